@@ -1,0 +1,106 @@
+"""Composition: the `Bus` object that every port, source and sink is built around."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from . import __version__
+from .clock import Clock, SystemClock
+from .collection import CollectionPolicy
+from .config import Config
+from .hub import Hub
+
+log = logging.getLogger(__name__)
+
+RouteInstaller = Callable[[web.Application, "Bus"], None]
+
+
+class Service(Protocol):
+    """Something the bus starts and stops: a port, a source, a sink."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Bus:
+    """The hub plus everything around it; built once per process (or per test)."""
+
+    def __init__(self, config: Config, clock: Clock | None = None, base_dir: Path | None = None):
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.base_dir = base_dir or Path.cwd()
+        dc = config.data_collection
+        self.policy = CollectionPolicy(
+            update_frequency_hz=dc.update_frequency_hz,
+            export_player_data=dc.export_player_data,
+            export_combat_data=dc.export_combat_data,
+            export_scene_data=dc.export_scene_data,
+            export_timing_data=dc.export_timing_data,
+            advanced_metrics_enabled=dc.enable_advanced_metrics,
+        )
+        self.hub = Hub(self.clock, dc.ring_buffer_size, self.policy,
+                       config.web_socket.client_queue_limit)
+        self.version = __version__
+        self.started_at = self.clock.monotonic()
+        self.services: list[Service] = []
+        # Extra HTTP routes (overlays, alerts, timer...) installed on the 8080 app.
+        self.route_installers: list[RouteInstaller] = []
+        # Named status providers merged into /api/status (relay, OBS, LiveSplit...).
+        self.status_providers: dict[str, Callable[[], Any]] = {}
+        # Bound ports by name ("http", "websocket", "tcp"), filled in as services start.
+        self.ports: dict[str, int] = {}
+        # Live connection counts by kind, kept by the ports.
+        self.connections: dict[str, int] = {"http": 0, "websocket": 0, "tcp": 0}
+        self._started: list[Service] = []
+        self.stopping = False
+
+    def path(self, configured: str) -> Path:
+        """Resolve a configured path against the bus's base directory."""
+        p = Path(configured).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    def add(self, service: Service) -> Service:
+        """Register a service to start with the bus (in order) and stop in reverse."""
+        self.services.append(service)
+        return service
+
+    def uptime(self) -> float:
+        return self.clock.monotonic() - self.started_at
+
+    async def start(self) -> None:
+        """Start every service in order; on failure stop what started and re-raise."""
+        self.started_at = self.clock.monotonic()
+        for service in self.services:
+            try:
+                await service.start()
+            except BaseException:
+                await self.stop()
+                raise
+            self._started.append(service)
+
+    async def stop(self) -> None:
+        """Stop started services in reverse order; one failing does not stop the others."""
+        self.stopping = True
+        while self._started:
+            service = self._started.pop()
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("stopping %s failed", service.name)
+
+    async def run_forever(self) -> None:
+        """Start, wait until cancelled (Ctrl+C), stop."""
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()

@@ -1,0 +1,39 @@
+"""Which services a bus runs, from the config and the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .app import Bus
+from .clock import Clock
+from .config import Config
+
+
+@dataclass
+class RunOptions:
+    """Choices made on the command line rather than in the config file."""
+
+    simulate: bool = False
+    seed: int | None = None
+    speed: float = 1.0
+    record: Path | None = None
+    tail: Path | None = None
+    relay: str | None = None
+    replay: list[Path] = field(default_factory=list)
+    overlays_dir: Path | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def build_bus(
+    config: Config,
+    options: RunOptions | None = None,
+    clock: Clock | None = None,
+    base_dir: Path | None = None,
+) -> Bus:
+    """Create the bus and register its services in start order."""
+    options = options or RunOptions()
+    bus = Bus(config, clock=clock, base_dir=base_dir)
+    # Each part registers its services here, in start order: state and sinks first, then the
+    # ports, then the sources, so nothing a source publishes is missed.
+    return bus

@@ -1,0 +1,108 @@
+"""The `dxbus` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .assemble import RunOptions, build_bus
+from .config import Config, ConfigError, load_config
+
+log = logging.getLogger("dxbus")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, metavar="PATH",
+                        help="TOML config file (default: ./dxbus.toml if it exists)")
+    parser.add_argument("--http-port", type=int, metavar="N", help="HTTP port (default 8080)")
+    parser.add_argument("--ws-port", type=int, metavar="N", help="WebSocket port (default 9091)")
+    parser.add_argument("--tcp-port", type=int, metavar="N", help="TCP timer port (default 9090)")
+    parser.add_argument("--bind", metavar="ADDR", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--export-dir", metavar="DIR", help="NDJSON export folder (default DataExport)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The argument parser; every command and option documents itself in --help."""
+    parser = argparse.ArgumentParser(
+        prog="dxbus",
+        description="data-export-bus: the Data Export Bus for Hollow Knight: Silksong, "
+        "with overlays, alerts, OBS control and speedrun timing.",
+    )
+    parser.add_argument("--version", action="version", version=f"dxbus {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser("serve", help="run the bus (ingest only, or from --tail/--relay)",
+                                description="Run the bus. Events arrive by POST /api/events, "
+                                "or from the sources given as options.")
+    _add_common(serve)
+
+    demo = commands.add_parser("demo", help="run the bus fed by the Silksong simulator",
+                               description="Run the bus fed by a simulator of real Silksong play, "
+                               "and print the URLs of the dashboard and overlays.")
+    _add_common(demo)
+    demo.add_argument("--seed", type=int, help="simulator seed, to reproduce a run")
+    demo.add_argument("--speed", type=float, default=1.0, help="time compression (default 1)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Load the config file and apply command-line overrides."""
+    path: Path | None = args.config
+    if path is None and Path("dxbus.toml").exists():
+        path = Path("dxbus.toml")
+    overrides: dict[str, dict[str, Any]] = {}
+
+    def put(section: str, key: str, value: Any) -> None:
+        if value is not None:
+            overrides.setdefault(section, {})[key] = value
+
+    put("HTTP", "Port", args.http_port)
+    put("HTTP", "BindAddress", args.bind)
+    put("WebSocket", "Port", args.ws_port)
+    put("TCP", "Port", args.tcp_port)
+    put("FileExport", "Directory", args.export_dir)
+    return load_config(path, overrides)
+
+
+def options_from_args(args: argparse.Namespace) -> RunOptions:
+    """The run options a command implies."""
+    options = RunOptions()
+    if args.command == "demo":
+        options.simulate = True
+        options.seed = args.seed
+        options.speed = args.speed
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `dxbus` console script."""
+    args = make_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        config = config_from_args(args)
+    except ConfigError as exc:
+        print(f"dxbus: configuration error\n{exc}", file=sys.stderr)
+        return 2
+    bus = build_bus(config, options_from_args(args))
+    try:
+        asyncio.run(bus.run_forever())
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"dxbus: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Clocks: the real one, and a manual one that tests and replays advance by hand.
+
+Everything that waits (simulator, replay, alert queue, rules, throttled writers) takes a
+`Clock`, so a test moves time forward instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """What a time-dependent component needs: a monotonic reading, wall time, and a sleep."""
+
+    def monotonic(self) -> float: ...
+
+    def time(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+
+class ManualClock:
+    """A clock that only moves when `advance` is called; sleepers wake in deadline order."""
+
+    def __init__(self, start_wall: float = 1_767_225_600.0) -> None:
+        self._mono = 0.0
+        self._wall_offset = start_wall
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def time(self) -> float:
+        return self._wall_offset + self._mono
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self._mono + seconds, next(self._order), fut))
+        await fut
+
+    @property
+    def pending(self) -> int:
+        """How many sleepers are waiting."""
+        return sum(1 for _, _, f in self._sleepers if not f.done())
+
+    async def advance(self, seconds: float) -> None:
+        """Move time forward, waking each sleeper at its deadline and letting it run."""
+        target = self._mono + seconds
+        while self._sleepers and self._sleepers[0][0] <= target:
+            deadline, _, fut = heapq.heappop(self._sleepers)
+            self._mono = max(self._mono, deadline)
+            if not fut.done():
+                fut.set_result(None)
+                await settle()
+        self._mono = target
+        await settle()
+
+
+async def settle(rounds: int = 20) -> None:
+    """Let ready tasks run until they block again (a few loop iterations)."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)
+
+
+def utc_iso(epoch: float) -> str:
+    """Format epoch seconds as the wire's ISO 8601 UTC timestamp with milliseconds and `Z`."""
+    dt = datetime.fromtimestamp(epoch, UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

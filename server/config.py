@@ -1,0 +1,167 @@
+"""Configuration: one TOML file with the original mod's sections, validated at start-up.
+
+Keys keep the original's PascalCase spelling (`[DataCollection] UpdateFrequencyHz`); a bad value
+stops start-up with a `ConfigError` naming the section, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_pascal
+
+# 0 asks the OS for a free port (tests); the bound port is reported in `Bus.ports`.
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class Section(BaseModel):
+    """A config section: PascalCase keys in the file, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        alias_generator=to_pascal, populate_by_name=True, extra="forbid", validate_assignment=True
+    )
+
+
+class GeneralSection(Section):
+    enabled: bool = True
+
+
+class HttpSection(Section):
+    port: Port = 8080
+    bind_address: str = "127.0.0.1"
+    enable_http_server: bool = True
+    max_body_mb: Annotated[float, Field(gt=0, le=100)] = 10.0
+
+
+class WebSocketSection(Section):
+    port: Port = 9091
+    enable_web_socket_server: bool = True
+    client_queue_limit: Annotated[int, Field(ge=16, le=1_000_000)] = 4096
+
+
+class TcpSection(Section):
+    port: Port = 9090
+    enable_tcp_server: bool = True
+
+
+class DataCollectionSection(Section):
+    update_frequency_hz: Annotated[int, Field(ge=1, le=60)] = 10
+    export_player_data: bool = True
+    export_combat_data: bool = True
+    export_scene_data: bool = True
+    export_timing_data: bool = True
+    enable_advanced_metrics: bool = False
+    ring_buffer_size: Annotated[int, Field(ge=100, le=1_000_000)] = 10_000
+
+
+class SecuritySection(Section):
+    auth_token: str = ""
+    allowed_origins: str = "*"
+    enable_rate_limiting: bool = False
+    rate_limit_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 1200
+    max_connections_per_ip: Annotated[int, Field(ge=1, le=10_000)] = 64
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """The allowed origins, split on commas and trimmed."""
+        return frozenset(o.strip() for o in self.allowed_origins.split(",") if o.strip())
+
+
+class FileExportSection(Section):
+    enable_file_export: bool = True
+    directory: str = "DataExport"
+    format: str = "NDJSON"
+    rotation_size_mb: Annotated[float, Field(gt=0, le=1024)] = 10.0
+    rotation_minutes: Annotated[float, Field(ge=1, le=1440)] = 30.0
+
+    @field_validator("format")
+    @classmethod
+    def _ndjson_only(cls, value: str) -> str:
+        if value.upper() != "NDJSON":
+            raise ValueError("only NDJSON is supported")
+        return "NDJSON"
+
+
+class StateSection(Section):
+    """Where persistent counters (deaths, boss attempts) live between runs."""
+
+    file: str = "dxbus-state.json"
+    save_interval_seconds: Annotated[float, Field(ge=0.1, le=3600)] = 5.0
+
+
+class Config(Section):
+    """The whole file."""
+
+    general: GeneralSection = GeneralSection()
+    http: HttpSection = Field(default_factory=HttpSection, alias="HTTP")
+    web_socket: WebSocketSection = WebSocketSection()
+    tcp: TcpSection = Field(default_factory=TcpSection, alias="TCP")
+    data_collection: DataCollectionSection = DataCollectionSection()
+    security: SecuritySection = SecuritySection()
+    file_export: FileExportSection = FileExportSection()
+    state: StateSection = StateSection()
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who wrote the file."""
+
+
+def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+    """Read and validate `path` (None: defaults), then apply `{Section: {Key: value}}` overrides."""
+    raw: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    for section, values in (overrides or {}).items():
+        raw.setdefault(section, {}).update(values)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, source)) from None
+
+
+def describe_errors(exc: ValidationError, source: str) -> str:
+    """One line per problem: `file: [Section] Key = value: what is wrong (allowed ...)`."""
+    lines = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        where = f"[{loc[0]}] {'.'.join(loc[1:])}" if len(loc) > 1 else f"[{loc[0]}]" if loc else ""
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        got = "" if err["type"] in ("extra_forbidden", "missing") else f" = {err.get('input')!r}"
+        lines.append(f"{source}: {where}{got}: {message}{_allowed(loc)}")
+    return "\n".join(lines)
+
+
+def _allowed(loc: list[str]) -> str:
+    """The documented range of the field at `loc`, if it has one."""
+    model: Any = Config
+    field = None
+    for part in loc:
+        fields = {f.alias or name: f for name, f in model.model_fields.items()}
+        field = fields.get(part)
+        if field is None:
+            return ""
+        model = field.annotation
+    if field is None:
+        return ""
+    bounds = {}
+    for meta in field.metadata:
+        for attr in ("ge", "gt", "le", "lt"):
+            if getattr(meta, attr, None) is not None:
+                bounds[attr] = getattr(meta, attr)
+    if not bounds:
+        return ""
+    low = bounds.get("ge", bounds.get("gt"))
+    high = bounds.get("le", bounds.get("lt"))
+    return f" (allowed: {low} to {high})"

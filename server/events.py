@@ -1,0 +1,126 @@
+"""The one event model: validation, the `Event` record, and its single serialization."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+EVENT_TYPE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
+MAX_EVENT_BYTES = 64 * 1024
+MAX_DATA_DEPTH = 16
+
+# High-rate state: latest value wins, so a slow reader may get it coalesced.
+STATE_TYPES = frozenset({"player_update", "timing_update"})
+
+
+class EventError(ValueError):
+    """An event that cannot be accepted; `where` names the offending field."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A validated event before the bus gives it a `Seq`."""
+
+    type: str
+    data: dict[str, Any]
+    timestamp: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An accepted event. `raw` is its wire form, serialized once and reused everywhere."""
+
+    seq: int
+    type: str
+    data: dict[str, Any]
+    timestamp: str
+    received: float
+    raw: bytes
+
+    @property
+    def is_state(self) -> bool:
+        return self.type in STATE_TYPES
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire object (what `raw` holds)."""
+        return {"Timestamp": self.timestamp, "EventType": self.type, "Data": self.data, "Seq": self.seq}
+
+
+def make_event(draft: Draft, seq: int, received_mono: float, received_wall: float) -> Event:
+    """Stamp a draft with its `Seq` and serialize it; raises EventError if it is too large."""
+    from .clock import utc_iso
+
+    timestamp = draft.timestamp or utc_iso(received_wall)
+    wire = {"Timestamp": timestamp, "EventType": draft.type, "Data": draft.data, "Seq": seq}
+    raw = orjson.dumps(wire)
+    if len(raw) > MAX_EVENT_BYTES:
+        raise EventError("Data", f"event is {len(raw)} bytes, the limit is {MAX_EVENT_BYTES}")
+    return Event(seq, draft.type, draft.data, timestamp, received_mono, raw)
+
+
+def validate(obj: Any, where: str = "event") -> Draft:
+    """Check a decoded JSON value against section 1 of the protocol and return a Draft."""
+    if not isinstance(obj, dict):
+        raise EventError(where, f"an event must be a JSON object, got {_json_type(obj)}")
+    event_type = obj.get("EventType")
+    if not isinstance(event_type, str):
+        raise EventError(f"{where}.EventType", "required, must be a string")
+    if not EVENT_TYPE_PATTERN.fullmatch(event_type):
+        raise EventError(f"{where}.EventType", f"{event_type[:80]!r} must match [a-z][a-z0-9_]{{0,63}}")
+    data = obj.get("Data", {})
+    if not isinstance(data, dict):
+        raise EventError(f"{where}.Data", f"must be a JSON object, got {_json_type(data)}")
+    _check_depth(data, f"{where}.Data", 1)
+    timestamp = obj.get("Timestamp")
+    if timestamp is not None:
+        timestamp = normalize_timestamp(timestamp, f"{where}.Timestamp")
+    return Draft(event_type, data, timestamp)
+
+
+def normalize_timestamp(value: Any, where: str = "Timestamp") -> str:
+    """Accept ISO 8601 with a zone (any fraction digits); return UTC with milliseconds and `Z`."""
+    if not isinstance(value, str) or len(value) > 64:
+        raise EventError(where, "must be an ISO 8601 string")
+    text = value.strip()
+    head, dot, frac = text.partition(".")
+    zone = ""
+    if dot:
+        digits = len(frac) - len(frac.lstrip("0123456789"))
+        frac, zone = frac[:digits], frac[digits:]
+        text = f"{head}.{(frac + '000000')[:6]}{zone}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise EventError(where, f"{value[:40]!r} is not ISO 8601") from None
+    if parsed.tzinfo is None:
+        raise EventError(where, f"{value[:40]!r} has no time zone (end it with Z)")
+    parsed = parsed.astimezone(UTC)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
+
+
+def _check_depth(value: Any, where: str, depth: int) -> None:
+    if depth > MAX_DATA_DEPTH:
+        raise EventError(where, f"nested deeper than {MAX_DATA_DEPTH} levels")
+    if isinstance(value, dict):
+        for child in value.values():
+            if isinstance(child, dict | list):
+                _check_depth(child, where, depth + 1)
+    elif isinstance(value, list):
+        for child in value:
+            if isinstance(child, dict | list):
+                _check_depth(child, where, depth + 1)
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
+             float: "number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
