@@ -63,6 +63,13 @@ class Bus:
         self._started: list[Service] = []
         self.stopping = False
 
+    def url(self, kind: str = "http") -> str:
+        """Base URL of a running port: `http://127.0.0.1:8080`, `ws://127.0.0.1:9091`, `127.0.0.1:9090`."""
+        host = self.config.http.bind_address
+        host = "127.0.0.1" if host in ("0.0.0.0", "localhost", "") else host
+        scheme = {"http": "http://", "websocket": "ws://", "tcp": ""}[kind]
+        return f"{scheme}{host}:{self.ports[kind]}"
+
     def path(self, configured: str) -> Path:
         """Resolve a configured path against the bus's base directory."""
         p = Path(configured).expanduser()
