@@ -34,7 +34,7 @@ def merge(base: dict[str, dict[str, Any]], extra: dict[str, dict[str, Any]] | No
     return out
 
 
-def test_config(tmp_path: Path, overrides: dict | None = None, ephemeral: bool = True) -> dict:
+def bus_overrides(tmp_path: Path, overrides: dict | None = None, ephemeral: bool = True) -> dict:
     """Config overrides for a test bus: files under tmp_path, ephemeral ports unless told not to."""
     base: dict[str, dict[str, Any]] = {
         "FileExport": {"Directory": str(tmp_path / "DataExport")},
@@ -56,7 +56,7 @@ async def bus_factory(tmp_path: Path) -> AsyncIterator[BusFactory]:
         clock: Clock | None = None,
         ephemeral: bool = True,
     ) -> Bus:
-        config = load_config(None, test_config(tmp_path, overrides, ephemeral))
+        config = load_config(None, bus_overrides(tmp_path, overrides, ephemeral))
         bus = build_bus(config, options, clock=clock, base_dir=tmp_path)
         await bus.start()
         started.append(bus)
