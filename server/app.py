@@ -15,6 +15,7 @@ from .clock import Clock, SystemClock
 from .collection import CollectionPolicy
 from .config import Config
 from .hub import Hub
+from .security import ConnectionLimiter
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class Bus:
         self.ports: dict[str, int] = {}
         # Live connection counts by kind, kept by the ports.
         self.connections: dict[str, int] = {"http": 0, "websocket": 0, "tcp": 0}
+        # One per-IP connection limit (`MaxConnectionsPerIP`) shared by every port.
+        self.connection_limiter = ConnectionLimiter(config.security.max_connections_per_ip)
         self._started: list[Service] = []
         self.stopping = False
 
