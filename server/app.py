@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
@@ -16,6 +16,9 @@ from .collection import CollectionPolicy
 from .config import Config
 from .hub import Hub
 from .security import ConnectionLimiter
+
+if TYPE_CHECKING:
+    from .state import SessionState
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,8 @@ class Bus:
         self.connections: dict[str, int] = {"http": 0, "websocket": 0, "tcp": 0}
         # One per-IP connection limit (`MaxConnectionsPerIP`) shared by every port.
         self.connection_limiter = ConnectionLimiter(config.security.max_connections_per_ip)
+        # Session state (`dxbus.state.SessionState`), attached by build_bus before anything starts.
+        self.state: SessionState | None = None
         self._started: list[Service] = []
         self.stopping = False
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from .app import Bus
 from .clock import Clock
 from .config import Config
+from .state import install_state
 
 
 @dataclass
@@ -34,6 +35,7 @@ def build_bus(
     """Create the bus and register its services in start order."""
     options = options or RunOptions()
     bus = Bus(config, clock=clock, base_dir=base_dir)
+    install_state(bus)  # first: every event, from the first one, folds into bus.state
     # Each part registers its services here, in start order: state and sinks first, then the
     # ports, then the sources, so nothing a source publishes is missed.
     return bus
