@@ -8,6 +8,7 @@ from pathlib import Path
 from .app import Bus
 from .clock import Clock
 from .config import Config
+from .http_service import HttpService
 from .state import install_state
 
 
@@ -38,4 +39,6 @@ def build_bus(
     install_state(bus)  # first: every event, from the first one, folds into bus.state
     # Each part registers its services here, in start order: state and sinks first, then the
     # ports, then the sources, so nothing a source publishes is missed.
+    if config.http.enable_http_server:
+        bus.add(HttpService(bus))  # builds its app at start, after every route installer is in
     return bus

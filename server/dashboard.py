@@ -1,0 +1,48 @@
+"""The dashboard at `/`: status, live events and connected clients, in one self-contained page.
+
+The page is rendered with Jinja (autoescaped) and then keeps itself current from the same port:
+`/api/status` every two seconds, and events from the WebSocket at `/ws` (falling back to polling
+`/api/recent` when `/ws` is not there). The token of the page URL (`?token=`) is passed on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from .app import Bus
+
+_env = Environment(
+    loader=PackageLoader("dxbus", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render_dashboard(bus: Bus, has_ws: bool, links: list[tuple[str, str]]) -> str:
+    """The dashboard HTML for the bus as it is now."""
+    from .http_api import status_payload  # the same dict the page refreshes from /api/status
+
+    status: dict[str, Any] = status_payload(bus)
+    return _env.get_template("dashboard.html.j2").render(
+        status=status, has_ws=has_ws, links=links, version=bus.version)
+
+
+def install_dashboard(app: web.Application, bus: Bus) -> None:
+    """Serve the dashboard at `/` and `/index.html` (the original's two addresses)."""
+
+    async def dashboard(request: web.Request) -> web.Response:
+        # Decided per request: route installers add /ws and /overlays after this function runs.
+        paths = {getattr(r.resource, "canonical", "") for r in request.app.router.routes()}
+        has_ws = "/ws" in paths
+        links = [(label, path) for label, path in (("Overlays", "/overlays/"), ("Alerts", "/alerts/"))
+                 if any(p.startswith(path.rstrip("/")) for p in paths)]
+        html = render_dashboard(bus, has_ws, links)
+        return web.Response(text=html, content_type="text/html", charset="utf-8",
+                            headers={"Cache-Control": "no-store"})
+
+    app.router.add_get("/", dashboard)
+    app.router.add_get("/index.html", dashboard)
