@@ -10,6 +10,8 @@ from .clock import Clock
 from .config import Config
 from .http_service import HttpService
 from .state import install_state
+from .tcp_timer import install_tcp_timer
+from .ws_stream import install_websocket
 
 
 @dataclass
@@ -41,4 +43,6 @@ def build_bus(
     # ports, then the sources, so nothing a source publishes is missed.
     if config.http.enable_http_server:
         bus.add(HttpService(bus))  # builds its app at start, after every route installer is in
+    install_websocket(bus)  # 9091 (any path) and /ws on the 8080 app
+    install_tcp_timer(bus)  # 9090: timer_command events as lines
     return bus

@@ -1,0 +1,501 @@
+"""The WebSocket event stream (PROTOCOL.md section 4): port 9091 (any path) and `/ws` on the 8080 app.
+
+One handler serves both. Each connection has its own hub `Subscription` (bounded, state coalesced) and
+its own writer task, so a client that stops reading only ever fills its own queue; the hub closes that
+queue when it overflows and the writer then closes the socket with the reason (code 1008) so the client
+can resume with `since_seq`. Publishing never waits for a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from .app import Bus
+from .clock import utc_iso
+from .events import EVENT_TYPE_PATTERN
+from .security import origin_allowed, presented_token, token_matches
+from .subscription import Subscription, SubscriptionClosed
+
+log = logging.getLogger(__name__)
+
+WS_PATH = "/ws"
+CLOSE_AUTH_FAILED = 4401
+CLOSE_POLICY = 1008  # "too far behind" and "not reading": the reason text says what to do
+CLOSE_GOING_AWAY = 1001
+MAX_CLOSE_REASON = 123  # bytes: a close frame's payload is at most 125, two of them the code
+# aiohttp awaits the socket's drain once this much was written; the writer does its own flow
+# control instead (see `_wait_writable`), so aiohttp's is switched off.
+_NO_AIOHTTP_DRAIN = 1 << 62
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """Timings and bounds of the stream; the defaults suit a live show, tests shrink them."""
+
+    auth_timeout: float = 5.0  # seconds to send the auth message when a token is set (bus clock)
+    heartbeat: float = 30.0  # protocol ping interval; no pong within half of it drops a dead peer
+    close_timeout: float = 5.0  # how long a closing handshake may take
+    batch: int = 256  # events taken from the queue per write round
+    high_water: int = 256 * 1024  # socket bytes buffered before the writer pauses
+    low_water: int = 64 * 1024  # ...and resumes
+    poll_interval: float = 0.02  # while paused: how often to look at the socket and the queue
+    max_message: int = 64 * 1024  # largest client message
+    abort_after: float = 30.0  # a closed socket whose peer still reads nothing is cut after this
+
+
+class StreamRequestError(ValueError):
+    """A bad query parameter: `where` names it."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+@dataclass(frozen=True)
+class StreamQuery:
+    """What the connect URL asks for."""
+
+    types: frozenset[str] | None
+    since_seq: int | None
+    snapshot: bool
+
+
+def parse_types(value: Any, where: str) -> frozenset[str] | None:
+    """`a,b` (or a list) -> the set of types; empty or `*` -> None (every type)."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise StreamRequestError(where, "must be a list of event types")
+    out: set[str] = set()
+    for item in items:
+        if not isinstance(item, str):
+            raise StreamRequestError(where, "event types must be strings")
+        name = item.strip()
+        if not name:
+            continue
+        if name == "*":
+            return None
+        if not EVENT_TYPE_PATTERN.fullmatch(name):
+            raise StreamRequestError(where, f"{name[:80]!r} is not an event type ([a-z][a-z0-9_]{{0,63}})")
+        out.add(name)
+    return frozenset(out) if out else None
+
+
+def parse_query(query: Mapping[str, str]) -> StreamQuery:
+    """Read `types`, `since_seq` and `snapshot` from the connect URL (raises StreamRequestError)."""
+    types = parse_types(query.get("types"), "types")
+    since_seq: int | None = None
+    raw_since = query.get("since_seq")
+    if raw_since not in (None, ""):
+        try:
+            since_seq = int(raw_since)
+        except ValueError:
+            raise StreamRequestError("since_seq", f"{raw_since[:40]!r} is not an integer") from None
+        if since_seq < 0:
+            raise StreamRequestError("since_seq", "must be 0 or more")
+    flag = query.get("snapshot", "0").strip().lower()
+    if flag not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise StreamRequestError("snapshot", f"{flag[:40]!r} must be 1 or 0")
+    return StreamQuery(types, since_seq, flag in ("1", "true", "yes"))
+
+
+def error_frame(code: str, message: str) -> bytes:
+    """The stream's error message: `{"type":"error","error":{"code","message"}}`."""
+    return orjson.dumps({"type": "error", "error": {"code": code, "message": message}})
+
+
+def close_reason(text: str) -> bytes:
+    """A close reason cut to what fits in a close frame, on a UTF-8 character boundary."""
+    raw = text.encode()
+    if len(raw) <= MAX_CLOSE_REASON:
+        return raw
+    return raw[:MAX_CLOSE_REASON].decode("utf-8", "ignore").encode()
+
+
+def _json_error(status: int, code: str, message: str) -> web.Response:
+    body = orjson.dumps({"error": {"code": code, "message": message}})
+    return web.Response(status=status, body=body, content_type="application/json", charset="utf-8")
+
+
+class WebSocketStream:
+    """The handler for every stream path; keeps the list of connected clients."""
+
+    def __init__(self, bus: Bus, options: StreamOptions | None = None) -> None:
+        self.bus = bus
+        self.options = options or StreamOptions()
+        self.clients: set[StreamClient] = set()
+
+    @property
+    def enabled(self) -> bool:
+        return self.bus.config.web_socket.enable_web_socket_server
+
+    def install(self, app: web.Application, bus: Bus) -> None:
+        """Route installer for the 8080 app: the same stream at `/ws`."""
+        if self.enabled:
+            app.router.add_get(WS_PATH, self.handle)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Upgrade, check origin, connection limit and token, then stream until either side closes."""
+        opts = self.options
+        ws = web.WebSocketResponse(
+            compress=True, heartbeat=opts.heartbeat, timeout=opts.close_timeout,
+            max_msg_size=opts.max_message, writer_limit=_NO_AIOHTTP_DRAIN,
+        )
+        if not ws.can_prepare(request).ok:
+            return _json_error(400, "WEBSOCKET_REQUIRED",
+                               "this is the event stream: connect with a WebSocket client")
+        security = self.bus.config.security
+        if not origin_allowed(security.origins, request.headers.get("Origin")):
+            return _json_error(403, "ORIGIN_FORBIDDEN",
+                               "this Origin is not in [Security] AllowedOrigins")
+        ip = request.remote or "unknown"
+        limiter = self.bus.connection_limiter
+        if not limiter.acquire(ip):
+            return _json_error(429, "TOO_MANY_CONNECTIONS",
+                               f"{ip} has {limiter.max_per_ip} connections open ([Security] "
+                               "MaxConnectionsPerIP)")
+        try:
+            await ws.prepare(request)
+            client = StreamClient(self, request, ws)
+            self.clients.add(client)
+            self.bus.connections["websocket"] += 1
+            try:
+                await client.run()
+            finally:
+                self.clients.discard(client)
+                self.bus.connections["websocket"] -= 1
+        finally:
+            limiter.release(ip)
+        return ws
+
+    async def close_all(self, reason: str = "server shutting down") -> None:
+        """Close every client (going away), e.g. on shutdown."""
+        await asyncio.gather(*(c.close(CLOSE_GOING_AWAY, reason) for c in tuple(self.clients)),
+                             return_exceptions=True)
+
+    def status(self) -> dict[str, Any]:
+        """Connected clients, for `/api/status` and the dashboard."""
+        return {
+            "enabled": self.enabled,
+            "port": self.bus.ports.get("websocket"),
+            "clients": [c.describe() for c in tuple(self.clients)],
+        }
+
+
+class StreamClient:
+    """One connection: a reader (client messages, here) and a writer task (events)."""
+
+    def __init__(self, stream: WebSocketStream, request: web.Request, ws: web.WebSocketResponse):
+        self.stream = stream
+        self.bus = stream.bus
+        self.options = stream.options
+        self.ws = ws
+        self.request = request
+        self.transport = request.transport
+        peer = self.transport.get_extra_info("peername") if self.transport else None
+        address = f"{peer[0]}:{peer[1]}" if peer else (request.remote or "unknown")
+        self.name = f"{address} {request.path}"
+        self.connected_at = self.bus.clock.monotonic()
+        self.authenticated = not self.bus.config.security.auth_token
+        self.sub: Subscription | None = None
+        self._query: StreamQuery | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._deadline: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[Any] | None = None  # the task closing the socket, once one is
+
+    # -- life cycle -------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Serve the connection until it closes."""
+        try:
+            self._query = parse_query(self.request.query)
+        except StreamRequestError as exc:
+            await self._send(error_frame("BAD_PARAMETER", str(exc)))
+            await self.close(CLOSE_POLICY, str(exc))
+            return
+        try:
+            if not self.authenticated:
+                presented = presented_token(self.request.headers, self.request.query)
+                if presented is not None:
+                    if not self._check_token(presented):
+                        await self._fail_auth("wrong token")
+                        return
+                else:
+                    self._deadline = asyncio.create_task(self._auth_deadline())
+            if self.authenticated:
+                self._start_stream()
+            await self._read_loop()
+        finally:
+            await self._finish()
+
+    async def _read_loop(self) -> None:
+        async for msg in self.ws:
+            if msg.type == WSMsgType.TEXT:
+                await self._on_message(msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                await self._send(error_frame("BAD_MESSAGE", "send JSON text frames, not binary"))
+            # ERROR and CLOSE end the iteration by themselves.
+
+    async def _finish(self) -> None:
+        closer = self._closer
+        if closer is not None and closer is not asyncio.current_task() and not closer.done():
+            # Another task is closing the socket with a reason: let that handshake finish.
+            await asyncio.wait({closer}, timeout=self.options.close_timeout + 1)
+        for task in (self._deadline, self._writer):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self.sub is not None:
+            self.bus.hub.unsubscribe(self.sub)
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.close()
+        if transport is not None and transport.get_write_buffer_size():
+            # A peer that reads nothing would keep the socket (and its buffer) forever.
+            asyncio.get_running_loop().call_later(self.options.abort_after, transport.abort)
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close with a code and a reason the client can read (at most 123 bytes)."""
+        if self._closer is not None or self.ws.closed:
+            return
+        self._closer = asyncio.current_task()
+        with contextlib.suppress(Exception):
+            await self.ws.close(code=code, message=close_reason(reason), drain=False)
+
+    # -- auth -------------------------------------------------------------------------------
+    def _check_token(self, presented: Any) -> bool:
+        if isinstance(presented, str) and token_matches(self.bus.config.security.auth_token, presented):
+            self.authenticated = True
+        return self.authenticated
+
+    async def _fail_auth(self, why: str) -> None:
+        log.info("websocket %s: authentication failed (%s)", self.name, why)
+        await self._send(error_frame("AUTH_FAILED", f"authentication failed: {why}"))
+        await self.close(CLOSE_AUTH_FAILED, f"authentication failed: {why}")
+
+    async def _auth_deadline(self) -> None:
+        await self.bus.clock.sleep(self.options.auth_timeout)
+        if not self.authenticated:
+            await self._fail_auth(
+                f"no token: add ?token= to the URL or send {{\"type\":\"auth\",\"token\":...}} "
+                f"within {self.options.auth_timeout:g} s"
+            )
+
+    # -- events out -------------------------------------------------------------------------
+    def _start_stream(self) -> None:
+        """Snapshot and subscribe in one step (no await between), so nothing is missed or doubled."""
+        query = self._query
+        assert query is not None
+        first = self._snapshot(query.types) if query.snapshot else None
+        self.sub = self.bus.hub.subscribe(types=query.types, since_seq=query.since_seq, name=self.name)
+        self._writer = asyncio.create_task(self._write_loop(first), name=f"ws-writer {self.name}")
+
+    def _snapshot(self, types: frozenset[str] | None) -> bytes:
+        hub = self.bus.hub
+        state = self.bus.state.snapshot() if getattr(self.bus, "state", None) is not None else {}
+        latest = {t: orjson.Fragment(e.raw) for t, e in hub.latest_by_type().items()
+                  if types is None or t in types}
+        return orjson.dumps({
+            "Timestamp": utc_iso(self.bus.clock.time()),
+            "EventType": "bus_snapshot",
+            "Data": {"state": state, "latest": latest},
+            "Seq": hub.seq,
+        })
+
+    async def _write_loop(self, first: bytes | None) -> None:
+        sub = self.sub
+        assert sub is not None
+        send = self.ws.send_frame
+        text = WSMsgType.TEXT
+        try:
+            if first is not None:
+                await send(first, text)
+            while True:
+                batch = await sub.get_batch(self.options.batch)
+                # Uncompressed frames are written straight to the socket buffer without
+                # suspending; flow control happens once per batch below.
+                for event in batch:
+                    await send(event.raw, text)
+                if self._buffered() > self.options.high_water:
+                    await self._wait_writable()
+        except SubscriptionClosed as exc:
+            log.info("websocket %s closed: %s", self.name, exc.reason)
+            await self.close(CLOSE_POLICY, exc.reason)
+        except (ConnectionError, RuntimeError):
+            # The peer went away while we wrote; the reader side notices and cleans up.
+            pass
+
+    def _buffered(self) -> int:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("socket closed")
+        return transport.get_write_buffer_size()
+
+    async def _wait_writable(self) -> None:
+        """Wait for the socket buffer to drain, while watching the hub give up on this reader.
+
+        Only a client that is not keeping up gets here; the hub keeps queueing for it (coalescing
+        state) and closes the subscription once it is too far behind, which this notices.
+        """
+        sub = self.sub
+        assert sub is not None
+        while self._buffered() > self.options.low_water:
+            if sub.closed_reason is not None:
+                raise SubscriptionClosed(sub.closed_reason)
+            await asyncio.sleep(self.options.poll_interval)
+
+    # -- messages in ------------------------------------------------------------------------
+    async def _on_message(self, text: str) -> None:
+        try:
+            msg = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            await self._send(error_frame("BAD_JSON", f"message is not JSON: {exc}"))
+            return
+        kind = msg.get("type") if isinstance(msg, dict) else None
+        if not isinstance(kind, str):
+            await self._send(error_frame("BAD_MESSAGE", 'a message is a JSON object with a string "type"'))
+            return
+        kind = kind.lower()
+        if kind in ("auth", "authenticate"):
+            await self._on_auth(msg)
+        elif not self.authenticated:
+            await self._fail_auth(f'the first message must be {{"type":"auth"}}, got {kind[:40]!r}')
+        elif kind == "ping":
+            reply: dict[str, Any] = {"type": "pong"}
+            if "id" in msg:
+                reply["id"] = msg["id"]
+            await self._send(orjson.dumps(reply))
+        elif kind == "pong":
+            pass  # answers to a ping the client thinks we sent (the original mod did)
+        elif kind in ("subscribe", "unsubscribe"):
+            await self._on_subscribe(kind, msg)
+        else:
+            await self._send(error_frame(
+                "UNKNOWN_MESSAGE",
+                f"unknown message type {kind[:40]!r}; known: auth, subscribe, unsubscribe, ping",
+            ))
+
+    async def _on_auth(self, msg: dict[str, Any]) -> None:
+        if self.authenticated:
+            await self._send(b'{"type":"authenticated","success":true}')
+            return
+        if not self._check_token(msg.get("token", msg.get("authentication"))):
+            await self._fail_auth("wrong token")
+            return
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._start_stream()
+        await self._send(b'{"type":"authenticated","success":true}')
+
+    async def _on_subscribe(self, kind: str, msg: dict[str, Any]) -> None:
+        sub = self.sub
+        assert sub is not None
+        raw = msg.get("types", msg.get("events"))
+        try:
+            if not isinstance(raw, list | str):
+                raise StreamRequestError("types", "required: a list of event types")
+            wanted = parse_types(raw, "types")
+        except StreamRequestError as exc:
+            await self._send(error_frame("BAD_MESSAGE", f"{kind}: {exc}"))
+            return
+        current = sub.types
+        if kind == "subscribe":
+            # An unfiltered stream narrows to what is asked for; a filtered one widens.
+            new = None if wanted is None else wanted if current is None else current | wanted
+        elif wanted is None:
+            new = frozenset()
+        elif current is None:
+            await self._send(error_frame(
+                "BAD_MESSAGE",
+                "unsubscribe: this stream has no type filter; subscribe to the types you want instead",
+            ))
+            return
+        else:
+            new = current - wanted
+        sub.set_types(new)
+        reply = {"type": f"{kind}d", "types": None if new is None else sorted(new)}
+        await self._send(orjson.dumps(reply))
+
+    async def _send(self, frame: bytes) -> None:
+        """A direct reply (not an event); a client that reads none of them is dropped."""
+        if self.ws.closed:
+            return
+        try:
+            if self._buffered() > 2 * self.options.high_water:
+                await self.close(CLOSE_POLICY, "not reading: replies are piling up")
+                return
+            await self.ws.send_frame(frame, WSMsgType.TEXT)
+        except (ConnectionError, RuntimeError):
+            pass
+
+    def describe(self) -> dict[str, Any]:
+        """What the dashboard shows about this client."""
+        sub = self.sub
+        return {
+            "name": self.name,
+            "path": self.request.path,
+            "authenticated": self.authenticated,
+            "compressed": bool(self.ws.compress),
+            "types": None if sub is None or sub.types is None else sorted(sub.types),
+            "delivered": sub.delivered if sub else 0,
+            "coalesced": sub.coalesced if sub else 0,
+            "backlog": sub.backlog if sub else 0,
+            "connected_seconds": round(self.bus.clock.monotonic() - self.connected_at, 3),
+        }
+
+
+class WebSocketService:
+    """The stream's own port (`[WebSocket] Port`, 9091), answering on every path."""
+
+    name = "websocket"
+
+    def __init__(self, bus: Bus, stream: WebSocketStream) -> None:
+        self.bus = bus
+        self.stream = stream
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Bind the port (0 picks a free one; the real one goes to `bus.ports["websocket"]`)."""
+        if not self.stream.enabled:
+            return
+        app = web.Application()
+        app.router.add_route("GET", "/{tail:.*}", self.stream.handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        host = self.bus.config.http.bind_address or "127.0.0.1"
+        site = web.TCPSite(self._runner, host, self.bus.config.web_socket.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            raise OSError(exc.errno, f"[WebSocket] Port {self.bus.config.web_socket.port} on {host}: "
+                                     f"{exc.strerror}") from exc
+        self.bus.ports["websocket"] = self._runner.addresses[0][1]
+        log.info("WebSocket stream on %s", self.bus.url("websocket"))
+
+    async def stop(self) -> None:
+        """Tell every client (here and at /ws) the server is going away, then release the port."""
+        await self.stream.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+def install_websocket(bus: Bus, options: StreamOptions | None = None) -> WebSocketStream:
+    """Register the stream in `build_bus`: its port, the `/ws` route, and its status."""
+    stream = WebSocketStream(bus, options)
+    bus.add(WebSocketService(bus, stream))
+    bus.route_installers.append(stream.install)
+    bus.status_providers["websocket"] = stream.status
+    return stream
