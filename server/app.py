@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -60,6 +61,10 @@ class Bus:
         self.route_installers: list[RouteInstaller] = []
         # Named status providers merged into /api/status (relay, OBS, LiveSplit...).
         self.status_providers: dict[str, Callable[[], Any]] = {}
+        # Seq restarts at 1 in every process; clients resuming with since_seq compare this id
+        # (in /api/status) to tell "same bus, resume" from "new bus, start over".
+        self.instance_id = uuid.uuid4().hex
+        self.status_providers["instance_id"] = lambda: self.instance_id
         # Bound ports by name ("http", "websocket", "tcp"), filled in as services start.
         self.ports: dict[str, int] = {}
         # Live connection counts by kind, kept by the ports.
