@@ -62,7 +62,8 @@ class SecuritySection(Section):
     allowed_origins: str = "*"
     enable_rate_limiting: bool = False
     rate_limit_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 1200
-    max_connections_per_ip: Annotated[int, Field(ge=1, le=10_000)] = 64
+    # The original spells it `MaxConnectionsPerIP` (to_pascal would give ...PerIp).
+    max_connections_per_ip: Annotated[int, Field(ge=1, le=10_000, alias="MaxConnectionsPerIP")] = 64
 
     @property
     def origins(self) -> frozenset[str]:
@@ -74,7 +75,8 @@ class FileExportSection(Section):
     enable_file_export: bool = True
     directory: str = "DataExport"
     format: str = "NDJSON"
-    rotation_size_mb: Annotated[float, Field(gt=0, le=1024)] = 10.0
+    # The original spells it "MB" (the alias generator would make it "Mb").
+    rotation_size_mb: Annotated[float, Field(gt=0, le=1024, alias="RotationSizeMB")] = 10.0
     rotation_minutes: Annotated[float, Field(ge=1, le=1440)] = 30.0
 
     @field_validator("format")
