@@ -8,6 +8,7 @@ from pathlib import Path
 from .app import Bus
 from .clock import Clock
 from .config import Config
+from .export import install_export
 from .http_service import HttpService
 from .state import install_state
 from .tcp_timer import install_tcp_timer
@@ -39,6 +40,7 @@ def build_bus(
     options = options or RunOptions()
     bus = Bus(config, clock=clock, base_dir=base_dir)
     install_state(bus)  # first: every event, from the first one, folds into bus.state
+    install_export(bus)  # NDJSON files: listens from the first event on
     # Each part registers its services here, in start order: state and sinks first, then the
     # ports, then the sources, so nothing a source publishes is missed.
     if config.http.enable_http_server:
