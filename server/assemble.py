@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dxbus.alerts.install import install_alerts
+from dxbus.obs.text_files import install_text_files
+
 from .app import Bus
 from .clock import Clock
 from .config import Config
@@ -41,6 +44,8 @@ def build_bus(
     bus = Bus(config, clock=clock, base_dir=base_dir)
     install_state(bus)  # first: every event, from the first one, folds into bus.state
     install_export(bus)  # NDJSON files: listens from the first event on
+    install_alerts(bus)  # detectors and rules -> queued `alert` events; /api/alerts
+    install_text_files(bus)  # obs-text/*.txt for OBS text sources
     # Each part registers its services here, in start order: state and sinks first, then the
     # ports, then the sources, so nothing a source publishes is missed.
     if config.http.enable_http_server:

@@ -94,6 +94,11 @@ class StateSection(Section):
     save_interval_seconds: Annotated[float, Field(ge=0.1, le=3600)] = 5.0
 
 
+# Feature sections live in their packages; they subclass Section, so import them after it.
+from dxbus.alerts.config import AlertsSection  # noqa: E402
+from dxbus.obs.text_files import TextFilesSection  # noqa: E402
+
+
 class Config(Section):
     """The whole file."""
 
@@ -105,6 +110,8 @@ class Config(Section):
     security: SecuritySection = SecuritySection()
     file_export: FileExportSection = FileExportSection()
     state: StateSection = StateSection()
+    alerts: AlertsSection = AlertsSection()
+    text_files: TextFilesSection = TextFilesSection()
 
 
 class ConfigError(Exception):

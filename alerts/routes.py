@@ -1,0 +1,64 @@
+"""HTTP routes of the alert engine on the 8080 app.
+
+- `GET /api/alerts`: the alert on screen, the queue (show order) and recent history.
+- `POST /api/alerts/test` `{"rule": "death"}` (optional `"data": {...}` fields): fire an alert now.
+- `GET /alerts/sounds/{name}`: a file from the user's sounds folder (plain names only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from dxbus.http_api import read_json
+from dxbus.http_errors import ApiError, json_response
+
+from .service import AlertService
+
+SERVICE_KEY = web.AppKey("dxbus_alerts", AlertService)
+
+
+def install_routes(service: AlertService) -> Any:
+    """A route installer `(app, bus) -> None` for `bus.route_installers`."""
+
+    def install(app: web.Application, bus: Any) -> None:
+        app[SERVICE_KEY] = service
+        app.router.add_get("/api/alerts", get_alerts)
+        app.router.add_post("/api/alerts/test", post_test)
+        app.router.add_get("/alerts/sounds/{name}", get_sound)
+
+    return install
+
+
+async def get_alerts(request: web.Request) -> web.Response:
+    """`GET /api/alerts`."""
+    return json_response(request.app[SERVICE_KEY].status())
+
+
+async def post_test(request: web.Request) -> web.Response:
+    """`POST /api/alerts/test`: `{"rule": name, "data": {...}?}` -> 200 with the queued alert."""
+    service = request.app[SERVICE_KEY]
+    body = await read_json(request)
+    if not isinstance(body, dict) or not isinstance(body.get("rule"), str):
+        raise ApiError(400, "INVALID_PARAMETER", 'send {"rule": "<rule name>"}', parameter="rule")
+    data = body.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise ApiError(400, "INVALID_PARAMETER", "data must be a JSON object", parameter="data")
+    try:
+        outcome, alert = service.fire_test(body["rule"], data)
+    except KeyError:
+        names = ", ".join(service.specs)
+        raise ApiError(404, "UNKNOWN_RULE", f"no alert rule named {body['rule'][:64]!r} (rules: {names})",
+                       parameter="rule") from None
+    return json_response({"success": outcome in ("queued", "merged"), "outcome": outcome,
+                          "alert": alert.payload()})
+
+
+async def get_sound(request: web.Request) -> web.StreamResponse:
+    """A sound from the user's folder; anything else (traversal, missing, not audio) is a 404."""
+    service = request.app[SERVICE_KEY]
+    path = service.sounds.user_file(request.match_info["name"])
+    if path is None:
+        raise ApiError(404, "NOT_FOUND", "no such sound in the sounds folder")
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache"})

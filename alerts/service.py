@@ -1,0 +1,201 @@
+"""The alert service: hub listener -> detectors and custom rules -> rendered alerts -> the queue.
+
+Registered in `build_bus`; the queue publishes `alert` events back on the bus (see `queue.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from dxbus.config import ConfigError
+from dxbus.events import Event
+
+from .conditions import all_match
+from .config import AlertSpec, AlertsSection, Rule, Variation
+from .detectors import SAMPLES, DetectorSet, Trigger, WorldView
+from .queue import Alert, AlertQueue
+from .sounds import SoundLibrary, SoundMissing
+from .templates import render
+
+log = logging.getLogger(__name__)
+
+
+def _state_of(bus: Any) -> dict[str, Any]:
+    """The session state snapshot, or {} when the bus has no state (yet)."""
+    state = getattr(bus, "state", None)
+    if state is None:
+        return {}
+    try:
+        return dict(state.snapshot())
+    except Exception:
+        log.exception("session state snapshot failed")
+        return {}
+
+
+class AlertService:
+    """Turns game events into queued alerts; `fire_test(name)` fires one by hand."""
+
+    name = "alerts"
+
+    def __init__(self, bus: Any, config: AlertsSection | None = None,
+                 world: WorldView | None = None) -> None:
+        self.bus = bus
+        self.config = config or bus.config.alerts
+        self.sounds = SoundLibrary(bus.path(self.config.sounds_directory))
+        self.specs: dict[str, AlertSpec] = self.config.specs()
+        self._sound_urls = self._check_sounds()
+        self.detectors = DetectorSet(self.config.detectors, bus.clock, world)
+        self.rules_by_event: dict[str, list[Rule]] = {}
+        for rule in self.config.rules:
+            self.rules_by_event.setdefault(rule.event, []).append(rule)
+        self.queue = AlertQueue(bus.clock, self._publish, self.config.gap_seconds,
+                                self.config.max_queue, self.config.history_size)
+
+    def _check_sounds(self) -> dict[str, str]:
+        """Resolve every configured sound now, so a missing file stops start-up, naming the key."""
+        urls: dict[str, str] = {}
+        detector_names = {name for name, _ in self.config.detectors.items()}
+        for name, spec in self.specs.items():
+            if not spec.enabled:
+                continue
+            if name in detector_names:
+                where = f"[Alerts] Detectors.{type(spec).__name__}"
+            else:
+                where = f"[Alerts] rule {name!r}"
+            choices = [("Sound", spec.sound)] + [
+                (f"Variations.{i}.Sound", v.sound) for i, v in enumerate(spec.variations) if v.sound]
+            for key, sound in choices:
+                try:
+                    urls[sound] = self.sounds.url(sound)
+                except SoundMissing as exc:
+                    raise ConfigError(f"{where} {key} = {sound!r}: {exc}") from None
+        return urls
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Seed detectors from the session state, listen to the hub, start the queue."""
+        self.detectors.seed(_state_of(self.bus))
+        if self.config.enabled:
+            self.bus.hub.add_listener(self.on_event)
+        self.queue.start()
+
+    async def stop(self) -> None:
+        """Stop listening and pacing."""
+        self.bus.hub.remove_listener(self.on_event)
+        await self.queue.stop()
+
+    # -- events --------------------------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        """Hub listener: run detectors and rules, queue what they trigger."""
+        if event.type == "alert":
+            return
+        triggers = self.detectors.feed(event)
+        for rule in self.rules_by_event.get(event.type, ()):
+            if rule.enabled and all_match(rule.conditions, event.data):
+                triggers.append(Trigger(rule.name, event.data, event))
+        for trigger in triggers:
+            self.fire(trigger)
+
+    def fire(self, trigger: Trigger, test: bool = False) -> tuple[str, Alert]:
+        """Render the trigger's alert and offer it to the queue; returns (what happened, alert)."""
+        spec = self.specs[trigger.rule]
+        is_rule = isinstance(spec, Rule)
+        variation = self._variation(spec, trigger.fields)
+        pick = _Picker(spec, variation)
+        state = _state_of(self.bus)
+        event = trigger.event
+        context: dict[str, Any] = {
+            **state, "state": state, "rule": trigger.rule, "test": test,
+            "data": event.data if event is not None else (trigger.fields if is_rule else {}),
+            "event": ({"type": event.type, "seq": event.seq, "timestamp": event.timestamp}
+                      if event is not None else None),
+        }
+        if not is_rule:
+            context.update(trigger.fields)
+        message_src, merge_src = pick("message"), pick("merge_message")
+        message = render(message_src, {**context, "count": 1}, fallback=trigger.rule)
+
+        def remerge(count: int) -> str:
+            source = merge_src or message_src
+            text = render(source, {**context, "count": count}, fallback=trigger.rule)
+            return text if merge_src else f"{text} (x{count})"
+
+        sound = pick("sound")
+        alert = Alert(
+            rule=trigger.rule, message=message, sound=self._sound_urls.get(sound, ""),
+            volume=pick("volume") * self.config.master_volume, duration=pick("duration"),
+            style=pick("style"), priority=pick("priority"), stale=spec.stale,
+            stale_after=spec.stale_after, cooldown=spec.cooldown, test=test, remerge=remerge)
+        return self.queue.offer(alert), alert
+
+    @staticmethod
+    def _variation(spec: AlertSpec, fields: dict[str, Any]) -> Variation | None:
+        for variation in spec.variations:
+            if all_match(variation.conditions, fields):
+                return variation
+        return None
+
+    def _publish(self, data: dict[str, Any]) -> None:
+        self.bus.hub.emit("alert", data)
+
+    # -- operator ------------------------------------------------------------------------------
+    def fire_test(self, name: str, data: dict[str, Any] | None = None) -> tuple[str, Alert]:
+        """Fire an alert by rule name with sample (or given) fields; cooldowns do not apply.
+
+        Raises KeyError for an unknown rule name.
+        """
+        key = _find(name, self.specs)
+        spec = self.specs[key]
+        if isinstance(spec, Rule):
+            latest = self.bus.hub.latest(spec.event)
+            fields = data if data is not None else (dict(latest.data) if latest else {})
+        else:
+            fields = {**SAMPLES.get(key, {}), **(data or {})}
+        return self.fire(Trigger(key, fields, None), test=True)
+
+    def rule_list(self) -> list[dict[str, Any]]:
+        """Every detector and rule with what it listens to."""
+        out = []
+        for name, spec in self.specs.items():
+            kind = "rule" if isinstance(spec, Rule) else "detector"
+            entry: dict[str, Any] = {"name": name, "kind": kind, "enabled": spec.enabled,
+                                     "priority": spec.priority, "sound": self._sound_urls.get(spec.sound, "")}
+            if isinstance(spec, Rule):
+                entry["event"] = spec.event
+            out.append(entry)
+        return out
+
+    def status(self) -> dict[str, Any]:
+        """`GET /api/alerts`: queue, current alert, history and rules."""
+        return {"enabled": self.config.enabled, **self.queue.snapshot(), "rules": self.rule_list()}
+
+    def summary(self) -> dict[str, Any]:
+        """A short line for `/api/status`."""
+        return {"enabled": self.config.enabled, "queued": len(self.queue.pending),
+                "showing": self.queue.current.rule if self.queue.current else None}
+
+
+def _find(name: str, specs: dict[str, AlertSpec]) -> str:
+    """Accept `death`, `Death` or `BossDefeated` for the detector `boss_defeated`."""
+    if name in specs:
+        return name
+    folded = name.replace("-", "_").casefold()
+    for key in specs:
+        if key.casefold() == folded or key.replace("_", "").casefold() == folded.replace("_", ""):
+            return key
+    raise KeyError(name)
+
+
+class _Picker:
+    """A field from the matching variation if it sets one, else from the spec."""
+
+    def __init__(self, spec: AlertSpec, variation: Variation | None) -> None:
+        self.spec, self.variation = spec, variation
+
+    def __call__(self, key: str) -> Any:
+        if self.variation is not None:
+            value = getattr(self.variation, key, None)
+            if value is not None:
+                return value
+        return getattr(self.spec, key)

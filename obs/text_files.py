@@ -1,0 +1,254 @@
+"""Text files for OBS text sources, rendered from the session state and written the way OBS reads.
+
+OBS's text source (GDI+ and FreeType2) `stat`s its file about once a second, compares the mtime (whole
+seconds), and reads the file on the *next* check after a change. So each file here is:
+
+- written atomically (a temporary file in the same folder, then `os.replace`), so a reader never sees
+  a half-written or empty file; on Windows a replace fails while another program has the target open
+  without delete sharing, so a failed replace is simply retried on the next tick, never by blocking;
+- UTF-8 without BOM, and only written when its text changes;
+- coalesced: rendered and written at most once per `IntervalSeconds` (250 ms), always ending with
+  the final value (a last flush on stop);
+- re-stamped once the wall-clock second has passed if it was rewritten twice within one second, so
+  a reader that compares whole-second mtimes and read between the two writes notices the second;
+- present from start-up with its rendered value, so OBS never shows "file not found".
+
+Templates are sandboxed Jinja over `bus.state.snapshot()` plus `alert` (the message of the alert on
+screen, "" once its duration is over) and `state` (the whole snapshot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+
+from dxbus.alerts.templates import TemplateProblem, check_template, render
+from dxbus.clock import Clock
+from dxbus.config import Section
+from dxbus.events import Event
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_. -]{0,99}")
+
+DEFAULT_FILES: dict[str, str] = {
+    "deaths.txt": "{{ deaths.session }}",
+    "deaths-total.txt": "{{ deaths.total }}",
+    "health.txt": "{{ player.health }}/{{ player.health_max }}",
+    "silk.txt": "{{ player.mp }}/{{ player.mp_max }}",
+    "room.txt": "{{ scene.current }}",
+    "area.txt": "{{ scene.area }}",
+    "boss.txt": "{{ boss.current if boss.active else '' }}",
+    "boss-timer.txt": "{{ boss.fight_time|duration if boss.active else '' }}",
+    "last-boss.txt": (
+        "{% set r = boss.last_result %}{% if r %}{{ r.boss }}: {{ r.result }} in "
+        "{{ r.time|duration }}{% endif %}"),
+    "session-time.txt": "{{ session.time|duration(0) }}",
+    "damage-dealt.txt": "{{ damage.dealt }}",
+    "damage-taken.txt": "{{ damage.taken }}",
+    "alert.txt": "{{ alert }}",
+}
+
+# The shape of `bus.state.snapshot()` before anything happened, for a bus without session state.
+EMPTY_STATE: dict[str, Any] = {
+    "player": {"health": None, "health_max": None, "mp": None, "mp_max": None},
+    "deaths": {"session": 0, "total": 0}, "damage": {"dealt": 0, "taken": 0}, "enemies_killed": 0,
+    "scene": {"current": None, "area": None, "previous": None, "time_in_scene": 0.0, "visited": [],
+              "rooms_visited": 0},
+    "session": {"time": 0.0, "started": None},
+    "boss": {"current": None, "active": False, "phase": None, "fight_time": None, "attempts": 0,
+             "best": None, "last_time": None, "last_result": None},
+    "bosses": {}, "death_locations": {}, "abilities": [], "last_seq": 0,
+}
+
+
+class TextFilesSection(Section):
+    """`[TextFiles]`: `Files = {"pb.txt" = "Best {{ boss.best|duration }}"}` adds or replaces files."""
+
+    enabled: bool = True
+    directory: str = "obs-text"
+    # Render and write at most this often (per file); OBS itself only looks once a second.
+    interval_seconds: Annotated[float, Field(ge=0.05, le=10)] = 0.25
+    # Write the built-in files (deaths.txt, health.txt...) as well as `Files`.
+    default_files: bool = True
+    files: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("files")
+    @classmethod
+    def _files(cls, files: dict[str, str]) -> dict[str, str]:
+        for name, source in files.items():
+            if not FILE_NAME.fullmatch(name) or ".." in name:
+                raise ValueError(f"{name!r}: a file name only (letters, digits, '.', '-', '_', space)")
+            try:
+                check_template(source)
+            except TemplateProblem as exc:
+                raise ValueError(f"{name!r}: {exc}") from None
+        return files
+
+    def templates(self) -> dict[str, str]:
+        """File name -> template source, built-in ones first unless switched off."""
+        return {**(DEFAULT_FILES if self.default_files else {}), **self.files}
+
+
+def atomic_write(path: Path, text: str, mtime: float | None = None) -> None:
+    """Replace `path` with `text` (UTF-8, no BOM) in one step; raises OSError if the replace fails.
+
+    The temporary file lives in the same folder (same file system, so `os.replace` is atomic) and is
+    removed if anything goes wrong. `mtime` stamps the new file (the bus clock's wall time).
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+        if mtime is not None:
+            os.utime(tmp, (mtime, mtime))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass
+class _File:
+    name: str
+    source: str
+    path: Path
+    written: str | None = None  # what the file holds (None: not written yet)
+    wanted: str = ""
+    second: int | None = None  # whole wall second of the last write
+    restamp: bool = False  # written twice within `second`: bump the mtime once it has passed
+    failures: int = 0
+
+
+class TextFileWriter:
+    """The service: renders every file each tick and writes those whose text changed."""
+
+    name = "text-files"
+
+    def __init__(self, bus: Any, config: TextFilesSection | None = None) -> None:
+        self.bus = bus
+        self.clock: Clock = bus.clock
+        self.config = config or bus.config.text_files
+        self.directory = bus.path(self.config.directory)
+        self.files = [_File(name, source, self.directory / name)
+                      for name, source in self.config.templates().items()]
+        self.writes = 0
+        self.last_error: str | None = None
+        self._alert: tuple[str, float] | None = None  # (message, monotonic end)
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Create the folder and every file (rendered from the current state), then tick."""
+        if not self.config.enabled:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OSError(exc.errno, f"[TextFiles] Directory {self.directory}: {exc.strerror}") from None
+        for item in self.files:
+            with contextlib.suppress(OSError):
+                item.written = item.path.read_text(encoding="utf-8")  # unchanged files stay untouched
+        self.bus.hub.add_listener(self.on_event)
+        self.flush()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="text-files")
+
+    async def stop(self) -> None:
+        """Stop ticking and write the final values."""
+        if self._task is None:
+            return
+        self.bus.hub.remove_listener(self.on_event)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        self.flush()
+
+    def on_event(self, event: Event) -> None:
+        """Hub listener: remember the alert on screen until its duration is over."""
+        if event.type == "alert":
+            message = event.data.get("message")
+            duration = event.data.get("duration")
+            if isinstance(message, str) and isinstance(duration, int | float):
+                self._alert = (message, self.clock.monotonic() + float(duration))
+
+    async def _run(self) -> None:
+        while True:
+            await self.clock.sleep(self.config.interval_seconds)
+            self.flush()
+
+    # -- rendering and writing -------------------------------------------------------------------
+    def context(self) -> dict[str, Any]:
+        """What templates see: the state snapshot's keys, `state`, and `alert`."""
+        state = getattr(self.bus, "state", None)
+        snapshot = EMPTY_STATE
+        if state is not None:
+            try:
+                snapshot = state.snapshot()
+            except Exception:
+                log.exception("session state snapshot failed")
+        alert = ""
+        if self._alert is not None:
+            message, until = self._alert
+            if self.clock.monotonic() < until:
+                alert = message
+            else:
+                self._alert = None
+        return {**snapshot, "state": snapshot, "alert": alert}
+
+    def flush(self) -> None:
+        """Render every file; write those whose text changed (or that need a new mtime)."""
+        context = self.context()
+        wall = self.clock.time()
+        second = math.floor(wall)
+        for item in self.files:
+            item.wanted = render(item.source, context, fallback=item.wanted)
+            if item.wanted != item.written:
+                self._write(item, wall, second)
+            elif item.restamp and item.second is not None and second > item.second:
+                self._touch(item, wall)
+
+    def _write(self, item: _File, wall: float, second: int) -> None:
+        try:
+            atomic_write(item.path, item.wanted, mtime=wall)
+        except OSError as exc:
+            # Typically Windows: OBS or an editor has the file open. Keep it dirty; next tick retries.
+            item.failures += 1
+            self.last_error = f"{item.path}: {exc}"
+            if item.failures in (1, 20) or item.failures % 1000 == 0:
+                log.warning("cannot replace %s (%s); retrying", item.path, exc)
+            return
+        item.restamp = item.second == second
+        item.written, item.second, item.failures = item.wanted, second, 0
+        self.writes += 1
+
+    def _touch(self, item: _File, wall: float) -> None:
+        try:
+            os.utime(item.path, (wall, wall))
+        except OSError:
+            return
+        item.second, item.restamp = math.floor(wall), False
+
+    def status(self) -> dict[str, Any]:
+        """For `/api/status`."""
+        return {"enabled": self.config.enabled, "directory": str(self.directory),
+                "files": len(self.files), "writes": self.writes, "error": self.last_error}
+
+
+def install_text_files(bus: Any) -> TextFileWriter:
+    """Register the text-file writer (after the session state, so it renders current values)."""
+    writer = TextFileWriter(bus)
+    bus.add(writer)
+    bus.status_providers["text_files"] = writer.status
+    return writer
