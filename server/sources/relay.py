@@ -1,0 +1,231 @@
+"""`--relay ws://localhost:9091`: take the events of the original C# mod's WebSocket into this bus.
+
+The original's stream needs care (background: original-bus.md section 2):
+- its listener only routes `Host: localhost[:port]`, so that Host is sent whatever the URL says;
+- it sends every metric twice, an envelope `{"type":"metric",...}` and the raw object, in no fixed
+  order: the first copy is published, the second dropped (a bounded memory of recent metrics);
+- it drops clients that do not answer its JSON `{"type":"ping"}` with `{"type":"pong"}`;
+- `hello` and other control frames are not events.
+When the game closes, the relay reconnects with exponential backoff on the bus clock, logs each
+loss and recovery, and reports itself in `/api/status` under `relay`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import orjson
+
+from ..clock import utc_iso
+from ..events import EventError, validate
+from .original_format import OriginalNormalizer
+
+if TYPE_CHECKING:
+    from ..app import Bus
+
+log = logging.getLogger(__name__)
+
+# How many recent metrics are remembered to recognise the second copy of each.
+DEDUP_WINDOW = 1024
+
+
+def host_header(url: str) -> str:
+    """`localhost` with the URL's port: the only Host the original's listener routes."""
+    port = urlsplit(url).port
+    return f"localhost:{port}" if port else "localhost"
+
+
+class RelaySource:
+    """A service relaying the original mod's WebSocket into the hub."""
+
+    name = "relay"
+
+    def __init__(
+        self,
+        bus: Bus,
+        url: str,
+        token: str | None = None,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 10.0,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        self.bus = bus
+        self.url = url
+        self.token = token
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.connect_timeout = connect_timeout
+        self.connected = False
+        self.connections = 0
+        self.failed_attempts = 0
+        self.last_error: str | None = None
+        self.events_relayed = 0
+        self.duplicates_dropped = 0
+        self.bad_frames = 0
+        self.pings_answered = 0
+        self.next_retry_in: float | None = None
+        self.connected_at: str | None = None
+        self.delays: list[float] = []  # every backoff wait, for the log and for tests
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._normalizer = OriginalNormalizer()
+        self._session: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def reconnects(self) -> int:
+        """Connections made after the first one."""
+        return max(0, self.connections - 1)
+
+    # -- service ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start connecting in the background (a game that is not running yet is not an error)."""
+        self.bus.status_providers["relay"] = self.status
+        self._session = aiohttp.ClientSession()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="relay")
+
+    async def stop(self) -> None:
+        """Disconnect and stop retrying."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._ws is not None:
+            await self._ws.close()
+        if self._session is not None:
+            await self._session.close()
+
+    def status(self) -> dict[str, Any]:
+        """What `/api/status` reports under `relay`."""
+        return {
+            "url": self.url,
+            "connected": self.connected,
+            "connected_at": self.connected_at,
+            "last_error": self.last_error,
+            "reconnects": self.reconnects,
+            "failed_attempts": self.failed_attempts,
+            "next_retry_in": self.next_retry_in,
+            "events_relayed": self.events_relayed,
+            "duplicates_dropped": self.duplicates_dropped,
+            "bad_frames": self.bad_frames,
+        }
+
+    # -- connection loop -------------------------------------------------------------------------
+    async def _run(self) -> None:
+        delay = self.backoff_initial
+        while True:
+            try:
+                await self._session_once()
+                # It was up and the game closed it: start the backoff over.
+                delay = self.backoff_initial
+                self.last_error = "connection closed by the game"
+            except asyncio.CancelledError:
+                raise
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                self.last_error = _describe(exc)
+                if self.connected:
+                    delay = self.backoff_initial
+                else:
+                    self.failed_attempts += 1
+            finally:
+                was_connected, self.connected = self.connected, False
+                self._ws = None
+            if was_connected:
+                log.warning("relay: lost %s (%s); reconnecting in %.1f s", self.url, self.last_error, delay)
+            else:
+                log.log(logging.WARNING if self.failed_attempts <= 1 else logging.DEBUG,
+                        "relay: cannot reach %s (%s); retrying in %.1f s", self.url, self.last_error, delay)
+            self.delays.append(delay)
+            self.next_retry_in = delay
+            await self.bus.clock.sleep(delay)
+            self.next_retry_in = None
+            delay = min(delay * 2, self.backoff_max)
+
+    async def _session_once(self) -> None:
+        assert self._session is not None
+        headers = {"Host": host_header(self.url)}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        # A game that is still loading may accept the connection and never answer: time it out.
+        ws = await asyncio.wait_for(
+            self._session.ws_connect(self.url, headers=headers, autoping=True), self.connect_timeout)
+        self._ws = ws
+        self.connected = True
+        self.connections += 1
+        self.connected_at = utc_iso(self.bus.clock.time())
+        self._normalizer.reset()
+        log.info("relay: connected to %s%s", self.url,
+                 f" (reconnect #{self.reconnects})" if self.reconnects else "")
+        if self.token:
+            await ws.send_str(orjson.dumps({"type": "auth", "token": self.token}).decode())
+        async for msg in ws:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                await self._on_text(ws, msg.data)
+            elif msg.type == aiohttp.WSMsgType.ERROR:
+                raise ConnectionError(f"WebSocket error: {ws.exception()}")
+        if ws.close_code not in (None, 1000, 1001):
+            raise ConnectionError(f"closed by the game with code {ws.close_code}")
+
+    # -- frames ----------------------------------------------------------------------------------
+    async def _on_text(self, ws: aiohttp.ClientWebSocketResponse, text: str) -> None:
+        try:
+            body = orjson.loads(text.strip())
+        except orjson.JSONDecodeError:
+            self.bad_frames += 1
+            log.debug("relay: not JSON: %.80s", text)
+            return
+        if not isinstance(body, dict):
+            self.bad_frames += 1
+            return
+        kind = body.get("type")
+        if kind == "metric":
+            self._relay(body.get("eventType"), body.get("timestamp"), body.get("data"), body)
+        elif "EventType" in body or "event_type" in body:
+            self._relay(body.get("EventType", body.get("event_type")),
+                        body.get("Timestamp", body.get("timestamp")),
+                        body.get("Data", body.get("data")), body)
+        elif kind == "ping":
+            # The original drops a client that leaves its JSON pings unanswered for ~60 s.
+            await ws.send_str(orjson.dumps({"type": "pong", "timestamp": utc_iso(self.bus.clock.time())})
+                              .decode())
+            self.pings_answered += 1
+        elif kind == "hello":
+            log.info("relay: the game's bus says hello (version %s)", body.get("version"))
+        elif kind == "error":
+            log.warning("relay: the game's bus reports an error: %s", body.get("message"))
+        else:
+            log.debug("relay: ignored %s frame", kind or body.get("op"))
+
+    def _relay(self, event_type: Any, timestamp: Any, data: Any, body: dict[str, Any]) -> None:
+        key = orjson.dumps([event_type, timestamp, data], option=orjson.OPT_SORT_KEYS)
+        if key in self._seen:
+            # The second copy (envelope or raw) of a metric already relayed.
+            del self._seen[key]
+            self.duplicates_dropped += 1
+            return
+        self._seen[key] = None
+        if len(self._seen) > DEDUP_WINDOW:
+            self._seen.popitem(last=False)
+        wire = self._normalizer.normalize({"Timestamp": timestamp, "EventType": event_type, "Data": data}
+                                          if timestamp is not None
+                                          else {"EventType": event_type, "Data": data})
+        try:
+            if self.bus.hub.publish(validate(wire, "relayed")) is not None:
+                self.events_relayed += 1
+        except EventError as exc:
+            self.bad_frames += 1
+            log.warning("relay: skipped a frame from the game: %s", exc)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.WSServerHandshakeError):
+        return f"handshake refused: HTTP {exc.status} {exc.message}"
+    if isinstance(exc, TimeoutError):
+        return "connect timed out"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
