@@ -156,12 +156,12 @@ class WebSocketStream:
                                "this is the event stream: connect with a WebSocket client")
         security = self.bus.config.security
         if not origin_allowed(security.origins, request.headers.get("Origin")):
-            return _json_error(403, "ORIGIN_FORBIDDEN",
+            return _json_error(403, "ORIGIN_NOT_ALLOWED",
                                "this Origin is not in [Security] AllowedOrigins")
         ip = request.remote or "unknown"
         limiter = self.bus.connection_limiter
         if not limiter.acquire(ip):
-            return _json_error(429, "TOO_MANY_CONNECTIONS",
+            return _json_error(429, "CONNECTION_LIMIT",
                                f"{ip} has {limiter.max_per_ip} connections open ([Security] "
                                "MaxConnectionsPerIP)")
         try:
