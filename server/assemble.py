@@ -13,6 +13,7 @@ from .clock import Clock
 from .config import Config
 from .export import install_export
 from .http_service import HttpService
+from .sources.install import install_recorder, install_sources
 from .state import install_state
 from .tcp_timer import install_tcp_timer
 from .ws_stream import install_websocket
@@ -29,6 +30,9 @@ class RunOptions:
     tail: Path | None = None
     relay: str | None = None
     replay: list[Path] = field(default_factory=list)
+    replay_loop: bool = False
+    replay_from: str | None = None  # a Seq, a time (90s, 1:30) or a scene name
+    replay_paused: bool = False
     overlays_dir: Path | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -44,6 +48,7 @@ def build_bus(
     bus = Bus(config, clock=clock, base_dir=base_dir)
     install_state(bus)  # first: every event, from the first one, folds into bus.state
     install_export(bus)  # NDJSON files: listens from the first event on
+    install_recorder(bus, options)  # --record FILE: every event's raw line
     install_alerts(bus)  # detectors and rules -> queued `alert` events; /api/alerts
     install_text_files(bus)  # obs-text/*.txt for OBS text sources
     # Each part registers its services here, in start order: state and sinks first, then the
@@ -52,4 +57,5 @@ def build_bus(
         bus.add(HttpService(bus))  # builds its app at start, after every route installer is in
     install_websocket(bus)  # 9091 (any path) and /ws on the 8080 app
     install_tcp_timer(bus)  # 9090: timer_command events as lines
+    install_sources(bus, options)  # replay, --tail, --relay: last, after the ports
     return bus

@@ -41,6 +41,12 @@ def make_parser() -> argparse.ArgumentParser:
                                 description="Run the bus. Events arrive by POST /api/events, "
                                 "or from the sources given as options.")
     _add_common(serve)
+    serve.add_argument("--record", type=Path, metavar="FILE",
+                       help="append every event to FILE as NDJSON (replay it with `dxbus replay FILE`)")
+    serve.add_argument("--tail", type=Path, metavar="DIR",
+                       help="follow the newest metrics_*.ndjson the game writes in DIR")
+    serve.add_argument("--relay", metavar="URL",
+                       help="relay the original mod's WebSocket, e.g. ws://localhost:9091")
 
     demo = commands.add_parser("demo", help="run the bus fed by the Silksong simulator",
                                description="Run the bus fed by a simulator of real Silksong play, "
@@ -48,6 +54,21 @@ def make_parser() -> argparse.ArgumentParser:
     _add_common(demo)
     demo.add_argument("--seed", type=int, help="simulator seed, to reproduce a run")
     demo.add_argument("--speed", type=float, default=1.0, help="time compression (default 1)")
+    demo.add_argument("--record", type=Path, metavar="FILE", help="append every event to FILE as NDJSON")
+
+    replay = commands.add_parser(
+        "replay", help="run the bus fed by NDJSON recordings",
+        description="Run the bus and play recordings into it with their original spacing: files from "
+        "--record, the bus's export files, or the original mod's DataExport files. "
+        "Control it while it runs: GET /api/replay, POST /api/replay/{pause,resume,seek,speed,step}.")
+    _add_common(replay)
+    replay.add_argument("files", type=Path, nargs="+", metavar="FILE", help="recordings, played in order")
+    replay.add_argument("--speed", type=float, default=1.0,
+                        help="playback speed, e.g. 0.5, 1, 2, 10 (default 1)")
+    replay.add_argument("--loop", action="store_true", help="start over at the end (from --from)")
+    replay.add_argument("--from", dest="start_from", metavar="SEQ|TIME|SCENE",
+                        help="start at a recorded Seq (120), a time (90s, 1:30) or a scene (Bone_05)")
+    replay.add_argument("--pause", action="store_true", help="start paused (step with POST /api/replay/step)")
     return parser
 
 
@@ -77,6 +98,15 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
         options.simulate = True
         options.seed = args.seed
         options.speed = args.speed
+    if args.command == "replay":
+        options.replay = list(args.files)
+        options.speed = args.speed
+        options.replay_loop = args.loop
+        options.replay_from = args.start_from
+        options.replay_paused = args.pause
+    options.record = getattr(args, "record", None)
+    options.tail = getattr(args, "tail", None)
+    options.relay = getattr(args, "relay", None)
     return options
 
 

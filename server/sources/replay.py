@@ -175,6 +175,9 @@ class ReplaySource:
     # -- service ---------------------------------------------------------------------------------
     async def start(self) -> None:
         """Load the files (off the loop), position at `--from`, and start playing unless paused."""
+        for path in self.files:
+            if not path.is_file():
+                raise OSError(f"replay: {path}: no such file")
         self.entries, self.bad_lines = await asyncio.to_thread(load_timeline, self.files)
         if self.bad_lines:
             log.warning("replay: %d unreadable line(s) skipped", len(self.bad_lines))

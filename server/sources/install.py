@@ -1,0 +1,38 @@
+"""Registering the recorder and the file/relay sources in `build_bus`, from the run options."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..recorder import Recorder
+from .relay import RelaySource
+from .replay import ReplaySource, install_routes
+from .tail import TailSource
+
+if TYPE_CHECKING:
+    from ..app import Bus
+    from ..assemble import RunOptions
+
+
+def install_recorder(bus: Bus, options: RunOptions) -> Recorder | None:
+    """`--record FILE`: registered with the sinks, so it sees every event from the first one."""
+    if options.record is None:
+        return None
+    recorder = Recorder(bus, bus.path(str(options.record)))
+    bus.add(recorder)
+    return recorder
+
+
+def install_sources(bus: Bus, options: RunOptions) -> None:
+    """`dxbus replay FILE...`, `--tail DIR`, `--relay URL`: registered after the ports."""
+    if options.replay:
+        replay = ReplaySource(
+            bus, [bus.path(str(f)) for f in options.replay], speed=options.speed,
+            loop=options.replay_loop, start_from=options.replay_from, paused=options.replay_paused,
+        )
+        bus.add(replay)
+        bus.route_installers.append(install_routes(replay))
+    if options.tail is not None:
+        bus.add(TailSource(bus, bus.path(str(options.tail))))
+    if options.relay:
+        bus.add(RelaySource(bus, options.relay))
