@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dxbus.alerts.install import install_alerts
+from dxbus.obs.controller import install_obs
 from dxbus.obs.text_files import install_text_files
 
 from .app import Bus
@@ -57,5 +58,6 @@ def build_bus(
         bus.add(HttpService(bus))  # builds its app at start, after every route installer is in
     install_websocket(bus)  # 9091 (any path) and /ws on the 8080 app
     install_tcp_timer(bus)  # 9090: timer_command events as lines
+    install_obs(bus)  # OBS scene rules (only with [OBS] Enabled or DryRun); never blocks start-up
     install_sources(bus, options)  # replay, --tail, --relay: last, after the ports
     return bus

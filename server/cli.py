@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dxbus.obs.commands import add_obs_arguments, add_obs_command, obs_overrides, run_obs_command
+
 from . import __version__
 from .assemble import RunOptions, build_bus
 from .config import Config, ConfigError, load_config
@@ -25,6 +27,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bind", metavar="ADDR", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--export-dir", metavar="DIR", help="NDJSON export folder (default DataExport)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    add_obs_arguments(parser)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -69,6 +72,7 @@ def make_parser() -> argparse.ArgumentParser:
     replay.add_argument("--from", dest="start_from", metavar="SEQ|TIME|SCENE",
                         help="start at a recorded Seq (120), a time (90s, 1:30) or a scene (Bone_05)")
     replay.add_argument("--pause", action="store_true", help="start paused (step with POST /api/replay/step)")
+    add_obs_command(commands)
     return parser
 
 
@@ -88,6 +92,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
     put("WebSocket", "Port", args.ws_port)
     put("TCP", "Port", args.tcp_port)
     put("FileExport", "Directory", args.export_dir)
+    for key, value in obs_overrides(args).items():
+        put("OBS", key, value)
     return load_config(path, overrides)
 
 
@@ -118,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    if args.command == "obs":
+        return run_obs_command(args)
     try:
         config = config_from_args(args)
     except ConfigError as exc:

@@ -7,6 +7,7 @@ stops start-up with a `ConfigError` naming the section, the key and what is allo
 from __future__ import annotations
 
 import tomllib
+import typing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -96,6 +97,7 @@ class StateSection(Section):
 
 # Feature sections live in their packages; they subclass Section, so import them after it.
 from dxbus.alerts.config import AlertsSection  # noqa: E402
+from dxbus.obs.settings import ObsSection  # noqa: E402
 from dxbus.obs.text_files import TextFilesSection  # noqa: E402
 
 
@@ -112,6 +114,7 @@ class Config(Section):
     state: StateSection = StateSection()
     alerts: AlertsSection = AlertsSection()
     text_files: TextFilesSection = TextFilesSection()
+    obs: ObsSection = Field(default_factory=ObsSection, alias="OBS")
 
 
 class ConfigError(Exception):
@@ -157,6 +160,11 @@ def _allowed(loc: list[str]) -> str:
     model: Any = Config
     field = None
     for part in loc:
+        if part.isdigit() and typing.get_args(model):  # an item of a list of sections ([[OBS.Rules]])
+            model = typing.get_args(model)[0]
+            continue
+        if not hasattr(model, "model_fields"):
+            return ""
         fields = {f.alias or name: f for name, f in model.model_fields.items()}
         field = fields.get(part)
         if field is None:

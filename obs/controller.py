@@ -1,0 +1,518 @@
+"""The OBS service: bus events in, scene switches and source actions out, over obs-websocket v5.
+
+Threading (obsws-python is blocking and not thread-safe):
+- `ObsLink` owns ONE worker thread (a single-thread executor). Every obsws-python call, including
+  connecting and disconnecting, runs there, never on the event loop.
+- obsws-python's EventClient reads events on its own thread; our callbacks only hand them to the loop
+  with `loop.call_soon_threadsafe`, inside try/except (an exception would kill that thread).
+- A tiny watcher thread joins the EventClient thread and reports "connection lost" to the loop, so a
+  killed OBS is noticed at once, without polling.
+
+`ObsService` (the bus service) feeds bus events to the `Director` (scene_rules.py), runs the switches it
+returns, supervises the connection (reconnect with backoff, one clear message per outage, no retry after
+a rejected password) and publishes its status as `bus.status_providers["obs"]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import obsws_python as obsws
+from obsws_python.error import OBSSDKError, OBSSDKRequestError
+
+from dxbus.clock import utc_iso
+
+from . import actions
+from .scene_rules import Director, Fired, Record, RuleSet, Switch, compile_rules
+from .settings import ObsSection
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# General | Scenes | Ui: scene changes, studio mode, ExitStarted (obs-websocket event subscription bits).
+EVENT_SUBSCRIPTIONS = (1 << 0) | (1 << 2) | (1 << 10)
+# Events that can change which rules apply, or carry the overlay hot-reload signal.
+OVERLAY_RELOAD = "overlay_reload"
+
+
+def quiet_obsws_logging() -> None:
+    """obsws-python logs the password at INFO and tracebacks for errors we handle: keep it quiet."""
+    lib = logging.getLogger("obsws_python")
+    if lib.level == logging.NOTSET:
+        lib.setLevel(logging.CRITICAL)
+    for name in ("obsws_python.baseclient.ObsClient", "obsws_python.reqs.ReqClient",
+                 "obsws_python.events.EventClient"):
+        child = logging.getLogger(name)
+        if not any(isinstance(f, _NoPasswordFilter) for f in child.filters):
+            child.addFilter(_NoPasswordFilter())
+
+
+class _NoPasswordFilter(logging.Filter):
+    """Drop obsws-python records that carry connection parameters (the password), whatever the level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return "password" not in message.lower()
+
+
+class ObsAuthError(Exception):
+    """OBS rejected the login (wrong or missing password): retrying would not help."""
+
+
+class ObsUnreachable(Exception):
+    """OBS could not be reached (not running, wrong port, timed out)."""
+
+
+class ObsLink:
+    """One obs-websocket session (request + event clients) driven from a single worker thread."""
+
+    def __init__(self, host: str, port: int, password: str, timeout: float) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+        self._password = password
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dxbus-obs")
+        self._req: obsws.ReqClient | None = None
+        self._events: obsws.EventClient | None = None
+        self.on_event: Callable[[str, dict[str, Any]], None] = lambda name, data: None
+        self.on_lost: Callable[[], None] = lambda: None
+        self.thread_ident: int | None = None
+
+    def __repr__(self) -> str:  # never show the password
+        return f"ObsLink(ws://{self.host}:{self.port})"
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(*args)` on the OBS worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    # -- worker-thread side ----------------------------------------------------------------
+    def connect(self, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
+        """Open both clients (worker thread); returns GetVersion. Raises ObsAuthError / ObsUnreachable."""
+        self.thread_ident = threading.get_ident()
+        self.close()
+        params = {"host": self.host, "port": self.port, "password": self._password, "timeout": self.timeout}
+        try:
+            self._req = obsws.ReqClient(**params)
+            self._events = obsws.EventClient(subs=EVENT_SUBSCRIPTIONS, **params)
+        except OBSSDKError as exc:
+            self.close()
+            text = str(exc)
+            if "identify" in text or "password" in text:
+                raise ObsAuthError("OBS rejected the password") from None
+            raise ObsUnreachable(text) from None
+        except Exception as exc:  # ConnectionRefusedError, timeouts, websocket errors: all "unreachable"
+            self.close()
+            raise ObsUnreachable(_describe(exc)) from None
+        self._events.callback.register(self._callbacks(loop))
+        watcher = threading.Thread(target=self._watch, args=(loop, self._events), daemon=True,
+                                   name="dxbus-obs-watch")
+        watcher.start()
+        return self.request("GetVersion") or {}
+
+    def request(self, request_type: str, data: dict[str, Any] | None = None) -> Any:
+        """One request (worker thread). OBSSDKRequestError for an OBS error status; other errors mean
+        the connection is gone."""
+        if self._req is None:
+            raise ObsUnreachable("not connected")
+        return self._req.send(request_type, data, raw=True)
+
+    def run(self, action: actions.Action) -> str:
+        """Perform an action (worker thread)."""
+        if self._req is None:
+            raise ObsUnreachable("not connected")
+        return actions.run(self._req, action)
+
+    def close(self) -> None:
+        """Close both clients (worker thread); safe to call twice."""
+        req, events = self._req, self._events
+        self._req = self._events = None
+        for client in (req, events):
+            if client is not None:
+                with contextlib.suppress(Exception):  # already closed by OBS
+                    client.disconnect()
+
+    def _callbacks(self, loop: asyncio.AbstractEventLoop) -> list[Callable[[Any], None]]:
+        # obsws-python dispatches by function __name__ (on_<snake_case_event>), so name them exactly.
+        def forward(name: str, data: Any) -> None:
+            try:
+                payload = {k: getattr(data, k) for k in data.attrs()} if data is not None else {}
+                loop.call_soon_threadsafe(self.on_event, name, payload)
+            except Exception:  # the loop is closed, or odd data: never kill the event thread
+                pass
+
+        def on_current_program_scene_changed(data: Any) -> None:
+            forward("CurrentProgramSceneChanged", data)
+
+        def on_current_preview_scene_changed(data: Any) -> None:
+            forward("CurrentPreviewSceneChanged", data)
+
+        def on_studio_mode_state_changed(data: Any) -> None:
+            forward("StudioModeStateChanged", data)
+
+        def on_scene_list_changed(data: Any) -> None:
+            forward("SceneListChanged", data)
+
+        def on_exit_started(data: Any) -> None:
+            forward("ExitStarted", data)
+
+        return [on_current_program_scene_changed, on_current_preview_scene_changed,
+                on_studio_mode_state_changed, on_scene_list_changed, on_exit_started]
+
+    def _watch(self, loop: asyncio.AbstractEventLoop, events: obsws.EventClient) -> None:
+        # The EventClient thread ends when the socket closes (OBS quit or crashed, or we closed it).
+        events.worker.join()
+        if self._events is events:  # not a close we asked for
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self.on_lost)
+
+    # -- loop side -------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close the session and stop the worker thread."""
+        try:
+            await self.call(self.close)
+        finally:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError | OBSSDKError) and "time" in f"{type(exc).__name__} {exc}".lower():
+        return "timed out"
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+class ObsService:
+    """The bus service driving OBS from the rules. Registered by build_bus when `[OBS] Enabled`."""
+
+    name = "obs"
+
+    def __init__(self, bus: Any, section: ObsSection, link: ObsLink | None = None) -> None:
+        self.bus = bus
+        self.section = section
+        self.clock = bus.clock
+        self.rules = RuleSet(compile_rules(section), section.menu_rooms)
+        self.director = Director(self.rules, section)
+        self.dry_run = section.dry_run
+        self.link = link or ObsLink(section.host, section.port, section.password,
+                                    section.request_timeout_seconds)
+        self._rule_events = {r.on for r in self.rules.rules if r.instant}
+        self._kick = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._actions: asyncio.Queue[actions.Action] = asyncio.Queue(maxsize=256)
+        self.connected = False
+        self.error: str | None = None
+        self.version: dict[str, Any] = {}
+        self.program_scene: str | None = None
+        self.preview_scene: str | None = None
+        self.studio_mode = False
+        self.scenes: list[str] = []
+        self.missing_scenes: list[str] = []
+        self._warned_missing: set[str] = set()
+        self.action_log: list[dict[str, Any]] = []
+        bus.status_providers["obs"] = self.status
+
+    # -- service ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Listen to the bus and start the driver; connect to OBS in the background (never blocks)."""
+        quiet_obsws_logging()
+        self.link.on_event = self._on_obs_event
+        self.link.on_lost = self._lost.set
+        self.bus.hub.add_listener(self._on_bus_event)
+        self._tasks.append(asyncio.create_task(self._drive(), name="obs-driver"))
+        self._tasks.append(asyncio.create_task(self._run_actions(), name="obs-actions"))
+        if self.dry_run:
+            self.director.on_connected(None, self.clock.monotonic())
+            log.info("OBS dry-run: %d rule(s) run on game events; OBS is not contacted",
+                     len(self.rules.rules))
+        else:
+            self._tasks.append(asyncio.create_task(self._supervise(), name="obs-connection"))
+
+    async def stop(self) -> None:
+        """Stop the tasks and close the OBS session."""
+        self.bus.hub.remove_listener(self._on_bus_event)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.link.aclose()
+
+    # -- bus events ------------------------------------------------------------------------
+    def _on_bus_event(self, event: Any) -> None:
+        etype = event.type
+        if etype == OVERLAY_RELOAD:
+            if self.section.refresh_browser_sources:
+                self._queue(actions.RefreshBrowserSources(self._browser_url()))
+            return
+        if etype not in ("scene_transition", "boss_encounter", "boss_defeated", "player_death",
+                         "game_paused", "game_resumed") and etype not in self._rule_events:
+            return
+        fired = self.director.on_event(etype, event.data, self.clock.monotonic(), event.seq)
+        for item in fired:
+            self._run_fired(item)
+        self._kick.set()
+
+    def _run_fired(self, fired: Fired) -> None:
+        for action in actions.actions_for(fired, self.program_scene):
+            self._queue(action)
+
+    def _queue(self, action: actions.Action) -> None:
+        try:
+            self._actions.put_nowait(action)
+        except asyncio.QueueFull:
+            log.warning("OBS: too many actions waiting; dropped: %s", action.describe())
+
+    def _browser_url(self) -> str:
+        if self.section.browser_source_url:
+            return self.section.browser_source_url
+        port = self.bus.ports.get("http", self.bus.config.http.port)
+        return f":{port}/overlays"
+
+    # -- driver: decisions -> switches -----------------------------------------------------
+    async def _drive(self) -> None:
+        while True:
+            now = self.clock.monotonic()
+            self.director.reevaluate(now)
+            switch = self.director.step(now)
+            if switch is not None:
+                await self._switch(switch)
+                continue
+            self._kick.clear()
+            wake = self.director.next_wakeup(now)
+            waiters = [asyncio.ensure_future(self._kick.wait())]
+            if wake is not None:
+                waiters.append(asyncio.ensure_future(self.clock.sleep(wake - now)))
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()
+
+    async def _switch(self, switch: Switch) -> None:
+        stamp = utc_iso(self.clock.time())
+        if self.dry_run:
+            self.director.done(switch, self.clock.monotonic(), dry_run=True)
+            log.info("OBS dry-run: would switch to %r: %s at %s", switch.scene, switch.reason, stamp)
+            return
+        preview = self._controls_preview()
+        try:
+            await self.link.call(self.link.run, actions.SetScene(switch.scene, preview))
+        except OBSSDKRequestError as exc:
+            why = "OBS has no such scene" if exc.code == 600 else f"OBS error {exc.code}"
+            self.director.done(switch, self.clock.monotonic(), error=why)
+            log.warning("OBS: could not switch to %r (%s): %s", switch.scene, why, switch.reason)
+            return
+        except Exception as exc:
+            self.director.done(switch, self.clock.monotonic(), error=f"connection lost ({_describe(exc)})")
+            self._lost.set()
+            return
+        self.director.done(switch, self.clock.monotonic())
+        if preview:
+            self.preview_scene = switch.scene
+        else:
+            self.program_scene = switch.scene
+        log.info("OBS: switched %s to %r: %s at %s", "preview" if preview else "program", switch.scene,
+                 switch.reason, stamp)
+
+    async def _run_actions(self) -> None:
+        while True:
+            action = await self._actions.get()
+            if self.dry_run:
+                log.info("OBS dry-run: would %s", action.describe())
+                continue
+            if not self.connected:
+                log.debug("OBS not connected; skipped: %s", action.describe())
+                continue
+            try:
+                done = await self.link.call(self.link.run, action)
+                log.info("OBS: %s", done)
+                self._remember_action(done)
+            except OBSSDKRequestError as exc:
+                log.warning("OBS: could not %s (OBS error %s)", action.describe(), exc.code)
+                self._remember_action(f"failed: {action.describe()} (OBS error {exc.code})")
+            except ValueError as exc:
+                log.warning("OBS: could not %s: %s", action.describe(), exc)
+            except Exception as exc:
+                log.debug("OBS action failed, connection lost: %s", _describe(exc))
+                self._lost.set()
+
+    def _remember_action(self, text: str) -> None:
+        self.action_log = [*self.action_log[-9:], {"at": utc_iso(self.clock.time()), "action": text}]
+
+    # -- connection ------------------------------------------------------------------------
+    async def _supervise(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = self.section.reconnect_min_seconds
+        failures = 0
+        while True:
+            try:
+                self.version = await self.link.call(self.link.connect, loop)
+            except ObsAuthError:
+                self.error = (f"OBS at {self.link.url} rejected the password: set [OBS] Password or "
+                              "--obs-password to the one in OBS > Tools > WebSocket Server Settings. "
+                              "Not retrying; the bus keeps running without OBS.")
+                log.error("%s", self.error)
+                return
+            except ObsUnreachable as exc:
+                failures += 1
+                self.error = f"OBS not reachable at {self.link.url} ({exc})"
+                if failures == 1:
+                    log.warning("%s; retrying in the background (backoff up to %g s), the bus keeps serving",
+                                self.error, self.section.reconnect_max_seconds)
+                else:
+                    log.debug("%s (attempt %d)", self.error, failures)
+                # Real time on purpose: this waits for a real socket, not for game time.
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, self.section.reconnect_max_seconds)
+                continue
+            failures, delay = 0, self.section.reconnect_min_seconds
+            self._lost.clear()
+            try:
+                await self._on_connected()
+            except OBSSDKRequestError as exc:
+                log.warning("OBS: start-up sync failed (OBS error %s)", exc.code)
+            except Exception as exc:
+                log.debug("OBS: lost during sync: %s", _describe(exc))
+                self._lost.set()
+            await self._lost.wait()
+            self.connected = False
+            self.director.on_disconnected()
+            self.error = f"lost the connection to OBS at {self.link.url}; reconnecting"
+            log.warning("OBS: %s", self.error)
+            await self.link.call(self.link.close)
+
+    async def _on_connected(self) -> None:
+        studio = await self.link.call(self.link.request, "GetStudioModeEnabled") or {}
+        self.studio_mode = bool(studio.get("studioModeEnabled"))
+        await self._sync_scenes()
+        self.connected = True
+        self.error = None
+        log.info("OBS: connected to OBS %s (obs-websocket %s) at %s; program scene %r%s",
+                 self.version.get("obsVersion", "?"), self.version.get("obsWebSocketVersion", "?"),
+                 self.link.url, self.program_scene, ", studio mode on" if self.studio_mode else "")
+        self.director.on_connected(self._controlled_scene(), self.clock.monotonic())
+        self._kick.set()
+
+    async def _sync_scenes(self) -> None:
+        listing = await self.link.call(self.link.request, "GetSceneList") or {}
+        self.scenes = [s.get("sceneName", "") for s in listing.get("scenes", [])]
+        self.program_scene = listing.get("currentProgramSceneName")
+        self.preview_scene = listing.get("currentPreviewSceneName")
+        self._check_missing()
+
+    def _controls_preview(self) -> bool:
+        return self.studio_mode and self.section.studio_mode == "preview"
+
+    def _controlled_scene(self) -> str | None:
+        return self.preview_scene if self._controls_preview() else self.program_scene
+
+    def _check_missing(self) -> None:
+        have = set(self.scenes)
+        missing = {}
+        for rule in self.rules.rules:
+            if rule.scene and rule.scene not in have:
+                missing.setdefault(rule.scene, []).append(rule.index)
+        self.missing_scenes = sorted(missing)
+        new = [name for name in self.missing_scenes if name not in self._warned_missing]
+        if new:
+            self._warned_missing.update(new)
+            detail = ", ".join(f"{name!r} (rule {', '.join(map(str, missing[name]))})" for name in new)
+            log.warning("OBS has no scene %s: those rules cannot switch until the scene is created in OBS",
+                        detail)
+
+    def _on_obs_event(self, name: str, data: dict[str, Any]) -> None:
+        now = self.clock.monotonic()
+        if name == "ExitStarted":
+            self._lost.set()
+            return
+        if name == "SceneListChanged":
+            self.scenes = [s.get("sceneName", "") for s in data.get("scenes", []) if isinstance(s, dict)]
+            self._check_missing()
+            self.director.reapply(now, "scene list changed in OBS")
+            self._kick.set()
+            return
+        if name == "StudioModeStateChanged":
+            self.studio_mode = bool(data.get("studio_mode_enabled"))
+            self._tasks.append(asyncio.ensure_future(self._resync()))
+            return
+        scene = data.get("scene_name")
+        if not isinstance(scene, str):
+            return
+        preview = self._controls_preview()
+        controlled = "CurrentPreviewSceneChanged" if preview else "CurrentProgramSceneChanged"
+        if name == "CurrentProgramSceneChanged":
+            self.program_scene = scene
+        else:
+            self.preview_scene = scene
+        if name != controlled:
+            return
+        if self.director.on_obs_scene(scene, now):
+            record = self.director.history[-1]
+            log.info("OBS: %r chosen by hand in OBS: %s", scene, record.outcome)
+        self._kick.set()
+
+    async def _resync(self) -> None:
+        try:
+            await self._sync_scenes()
+        except Exception as exc:
+            log.debug("OBS resync failed: %s", _describe(exc))
+            return
+        self.director.live = self._controlled_scene()
+        self._kick.set()
+
+    # -- status ----------------------------------------------------------------------------
+    def _wall(self, mono: float) -> str:
+        return utc_iso(self.clock.time() - (self.clock.monotonic() - mono))
+
+    def _record(self, r: Record) -> dict[str, Any]:
+        return {"at": self._wall(r.at), "scene": r.scene, "reason": r.reason, "outcome": r.outcome}
+
+    def status(self) -> dict[str, Any]:
+        """The `obs` entry of /api/status (and the dashboard). Never contains the password."""
+        now = self.clock.monotonic()
+        d = self.director
+        paused = d.paused_until > now
+        return {
+            "enabled": True,
+            "dry_run": self.dry_run,
+            "url": self.link.url,
+            "password_set": bool(self.section.password),
+            "connected": self.connected,
+            "obs_version": self.version.get("obsVersion"),
+            "websocket_version": self.version.get("obsWebSocketVersion"),
+            "program_scene": self.program_scene,
+            "preview_scene": self.preview_scene,
+            "studio_mode": self.studio_mode,
+            "controls": "preview" if self._controls_preview() else "program",
+            "paused_until": self._wall(d.paused_until) if paused else None,
+            "pending": None if d.pending is None else {
+                "scene": d.pending.scene, "reason": d.pending.reason, "due": self._wall(d.pending.due)},
+            "return_to": d.return_target,
+            "rules": len(self.rules.rules),
+            "missing_scenes": self.missing_scenes,
+            "last_switches": [self._record(r) for r in reversed(d.history)],
+            "last_actions": list(reversed(self.action_log)),
+            "error": self.error,
+        }
+
+
+def install_obs(bus: Any) -> ObsService | None:
+    """Register the OBS service when `[OBS] Enabled` (or DryRun); otherwise only report it as off."""
+    section: ObsSection = bus.config.obs
+    if not (section.enabled or section.dry_run):
+        bus.status_providers["obs"] = lambda: {"enabled": False}
+        return None
+    service = ObsService(bus, section)
+    bus.add(service)
+    return service

@@ -1,0 +1,504 @@
+"""Scene rules: which OBS scene the game wants, and when a switch may happen. Pure: no I/O, no clock.
+
+Two parts:
+- `RuleSet` keeps the game's trigger state (room, boss fight, pause, recent instant events) and says
+  which rule wins right now: the first rule, in written order, whose trigger is active and whose pattern
+  matches. It also says which action rule fires for an event and explains a room (`dxbus obs explain`).
+- `Director` turns the winning rule into switches, edge-triggered (only when the winner changes) and
+  guarded: a delay before switching (cancelled if the trigger ends first), a minimum dwell after a
+  switch, "return to the previous scene" when a rule's trigger ends, never switching to the live scene,
+  protected scenes, and a pause after a manual change in OBS.
+
+Every method takes `now` (monotonic seconds); the OBS service passes its injected clock's reading, tests
+pass numbers. The service asks `next_wakeup()` when to call `step()` again.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from .settings import ObsSection, RuleSection
+
+# Event types that move the trigger state.
+ROOM_EVENT = "scene_transition"
+DEATH_EVENT = "player_death"
+BOSS_START_EVENTS = {"boss_encounter"}
+BOSS_END_EVENTS = {"boss_defeated", DEATH_EVENT}
+PAUSE_EVENTS = {"game_paused": True, "game_resumed": False}
+# How long a switch we asked for still explains an OBS scene event (events merge and arrive late).
+ECHO_WINDOW = 5.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A compiled `[[OBS.Rules]]` entry."""
+
+    index: int  # 1-based position in the evaluation order, as people count
+    spec: RuleSection
+    matcher: re.Pattern[str] | None
+
+    @property
+    def on(self) -> str:
+        return self.spec.on
+
+    @property
+    def scene(self) -> str:
+        return self.spec.scene
+
+    @property
+    def has_actions(self) -> bool:
+        return bool(self.spec.show or self.spec.hide or self.spec.set_text)
+
+    @property
+    def instant(self) -> bool:
+        """Instant triggers (death, boss_end, event types) count as active for HoldSeconds."""
+        return self.on not in ("room", "menu", "boss", "pause")
+
+    @property
+    def label(self) -> str:
+        """`rule 2 "bosses" (Prefix 'Boss_')`: how logs and explain name a rule."""
+        name = f" {self.spec.name!r}" if self.spec.name else ""
+        kind = self.spec.match_kind
+        parts = [] if self.on == "room" else [f"On {self.on}"]
+        if kind:
+            parts.append(f"{kind.capitalize()} {getattr(self.spec, kind)!r}")
+        elif self.on == "room":
+            parts.append("any room")
+        return f"rule {self.index}{name} ({', '.join(parts)})"
+
+    def matches(self, subject: str | None) -> bool:
+        """Does the rule's pattern accept `subject`? No pattern accepts anything (even None)."""
+        spec = self.spec
+        kind = spec.match_kind
+        if kind is None:
+            return True
+        if subject is None:
+            return False
+        if self.matcher is not None:
+            return self.matcher.fullmatch(subject) is not None
+        pattern: str = getattr(spec, kind)
+        text = subject
+        if spec.ignore_case:
+            pattern, text = pattern.casefold(), text.casefold()
+        if kind == "exact":
+            return text == pattern
+        if kind == "prefix":
+            return text.startswith(pattern)
+        if kind == "suffix":
+            return text.endswith(pattern)
+        return pattern in text  # contains
+
+
+def compile_rule(index: int, spec: RuleSection) -> Rule:
+    """Compile one rule. Regex must match the whole name (use `.*` for partial), glob is fnmatch."""
+    flags = re.IGNORECASE if spec.ignore_case else 0
+    matcher = None
+    if spec.regex is not None:
+        matcher = re.compile(spec.regex, flags)
+    elif spec.glob is not None:
+        matcher = re.compile(fnmatch.translate(spec.glob), flags)
+    return Rule(index, spec, matcher)
+
+
+def compile_rules(section: ObsSection) -> list[Rule]:
+    """All rules of the `[OBS]` section in evaluation order (`Rules`, then `SceneMap`)."""
+    return [compile_rule(i, spec) for i, spec in enumerate(section.all_rules(), start=1)]
+
+
+@dataclass
+class GameState:
+    """What the rules look at: the room, a running boss fight, pause, instant triggers still held."""
+
+    room: str | None = None
+    boss: str | None = None  # the boss of a running fight
+    paused: bool = False
+    # rule index -> (active until, subject); instant triggers
+    held: dict[int, tuple[float, str | None]] = field(default_factory=dict)
+    last_event: str = ""
+    last_data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Fired:
+    """An action rule that fired for an event, with the values its templates can use."""
+
+    rule: Rule
+    values: dict[str, str]
+
+
+class RuleSet:
+    """The rules plus the trigger state they are evaluated against."""
+
+    def __init__(self, rules: list[Rule], menu_rooms: list[str] | None = None) -> None:
+        self.rules = rules
+        self.menu_rooms = tuple(menu_rooms if menu_rooms is not None else ["Menu_", "Quit_To_Menu"])
+        self.state = GameState()
+
+    # -- trigger state ---------------------------------------------------------------------
+    def is_menu(self, room: str | None) -> bool:
+        """Is this room one of the game's menu scenes?"""
+        return room is not None and room.startswith(self.menu_rooms)
+
+    def observe(self, event_type: str, data: dict[str, Any], now: float) -> list[Fired]:
+        """Update the trigger state from a bus event; return the action rule that fires (first match)."""
+        st = self.state
+        started: set[str] = set()  # trigger names this event starts
+        subject_of: dict[str, str | None] = {}
+        if event_type == ROOM_EVENT:
+            room = data.get("to_scene") or data.get("scene_name")
+            if isinstance(room, str) and room and room != st.room:
+                st.room = room
+                started.add("room")
+                if self.is_menu(room):
+                    started.add("menu")
+        elif event_type in BOSS_START_EVENTS:
+            phase = str(data.get("phase", "start"))
+            name = data.get("boss_name")
+            name = name if isinstance(name, str) else "boss"
+            if phase == "start" and st.boss is None:
+                st.boss = name
+                started.add("boss")
+            elif phase in ("defeated", "end", "died") and st.boss is not None:
+                started.add("boss_end")
+                subject_of["boss_end"] = st.boss
+                st.boss = None
+        if event_type in BOSS_END_EVENTS and st.boss is not None:
+            started.add("boss_end")
+            subject_of["boss_end"] = st.boss
+            st.boss = None
+        if event_type in PAUSE_EVENTS and PAUSE_EVENTS[event_type] != st.paused:
+            st.paused = PAUSE_EVENTS[event_type]
+            if st.paused:
+                started.add("pause")
+        if event_type == DEATH_EVENT:
+            started.add("death")
+            location = data.get("location")
+            subject_of["death"] = location if isinstance(location, str) else st.room
+        st.last_event, st.last_data = event_type, data
+
+        fired: Fired | None = None
+        for rule in self.rules:
+            on = rule.on
+            if rule.instant and on not in ("death", "boss_end"):
+                if on != event_type:
+                    continue
+                value = data.get(rule.spec.field) if rule.spec.field else st.room
+                subject = value if isinstance(value, str) else None if value is None else str(value)
+            elif on in started:
+                subject = subject_of[on] if on in subject_of else self.subject(rule)
+            else:
+                continue
+            if not rule.matches(subject):
+                continue
+            if rule.instant and rule.scene:
+                st.held[rule.index] = (now + rule.spec.hold_seconds, subject)
+            if fired is None and rule.has_actions:
+                fired = Fired(rule, self.values(subject))
+        return [fired] if fired else []
+
+    def expire(self, now: float) -> None:
+        """Forget instant triggers whose hold time is over."""
+        for index, (until, _) in list(self.state.held.items()):
+            if until <= now:
+                del self.state.held[index]
+
+    def subject(self, rule: Rule) -> str | None:
+        """What the rule's pattern is compared with while its trigger is active."""
+        if rule.on == "boss":
+            return self.state.boss
+        if rule.instant:
+            held = self.state.held.get(rule.index)
+            return held[1] if held else None
+        return self.state.room
+
+    def active(self, rule: Rule, now: float) -> bool:
+        """Is the rule's trigger active right now (ignoring its pattern)?"""
+        st = self.state
+        on = rule.on
+        if on == "room":
+            return st.room is not None
+        if on == "menu":
+            return self.is_menu(st.room)
+        if on == "boss":
+            return st.boss is not None
+        if on == "pause":
+            return st.paused
+        held = st.held.get(rule.index)
+        return held is not None and held[0] > now
+
+    def winner(self, now: float) -> Rule | None:
+        """The first scene rule whose trigger is active and whose pattern matches."""
+        for rule in self.rules:
+            if rule.scene and self.active(rule, now) and rule.matches(self.subject(rule)):
+                return rule
+        return None
+
+    def next_expiry(self) -> float | None:
+        """When the next held instant trigger ends."""
+        return min((until for until, _ in self.state.held.values()), default=None)
+
+    def values(self, subject: str | None) -> dict[str, str]:
+        """Template values for actions: {room}, {boss}, {event}, {subject} and scalar Data fields."""
+        st = self.state
+        out = {k: str(v) for k, v in st.last_data.items() if isinstance(v, str | int | float | bool)}
+        out.update(room=st.room or "", boss=st.boss or out.get("boss_name", ""), event=st.last_event,
+                   subject=subject or "")
+        return out
+
+    def describe_trigger(self, rule: Rule) -> str:
+        """`room 'Boss_01'`, `boss fight 'Lace'`: what made the rule win, for the log line."""
+        subject = self.subject(rule)
+        what = {"room": "room", "menu": "menu room", "boss": "boss fight", "pause": "pause in room",
+                "death": "death in", "boss_end": "end of boss fight"}.get(rule.on, rule.on)
+        return f"{what} {subject!r}" if subject is not None else what
+
+    # -- explain ---------------------------------------------------------------------------
+    def explain(self, room: str) -> list[str]:
+        """Lines saying, rule by rule, what entering `room` would do (no fight, not paused)."""
+        probe = RuleSet(self.rules, list(self.menu_rooms))
+        probe.state.room = room
+        lines = [f"entering room {room!r}:"]
+        winner: Rule | None = None
+        for rule in self.rules:
+            if rule.on not in ("room", "menu"):
+                verdict = f"skipped: fires on {rule.on}, not on entering a room"
+            elif not probe.active(rule, 0.0):
+                verdict = "skipped: not a menu room"
+            elif not rule.matches(room):
+                verdict = "no match"
+            elif not rule.scene:
+                verdict = "matches: runs its actions only (no Scene)"
+            elif winner is None:
+                winner = rule
+                verdict = f"MATCH -> switch to {rule.scene!r}"
+            else:
+                verdict = f"matches too, but {winner.label.split(' (')[0]} comes first"
+            lines.append(f"  {rule.label}: {verdict}")
+        if not self.rules:
+            lines.append("  (no rules configured in [OBS])")
+        lines.append(f"result: switch to {winner.scene!r} by {winner.label}" if winner
+                     else "result: no rule matches; the scene stays as it is")
+        return lines
+
+
+@dataclass
+class Pending:
+    """A switch the director wants to make once its delay, the dwell and the guards allow."""
+
+    scene: str
+    rule: Rule | None
+    reason: str
+    due: float
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A command to the OBS side: make `scene` live, because `reason`."""
+
+    scene: str
+    reason: str
+    rule: Rule | None
+
+
+@dataclass
+class Record:
+    """One decision, kept for the status page and the log."""
+
+    at: float
+    scene: str
+    reason: str
+    outcome: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "scene": self.scene, "reason": self.reason, "outcome": self.outcome}
+
+
+class Director:
+    """Turns rule decisions into guarded switches. See the module docstring."""
+
+    def __init__(self, rules: RuleSet, section: ObsSection) -> None:
+        self.rules = rules
+        self.manual_pause = section.manual_pause_seconds
+        self.protected = frozenset(section.protected_scenes)
+        self.default_dwell = section.min_dwell_seconds
+        self.live: str | None = None  # the scene we control (program, or preview in studio mode)
+        self.connected = False
+        self.paused_until = 0.0
+        self.hold_until = 0.0
+        self.pending: Pending | None = None
+        self.in_flight: Switch | None = None
+        self._winner_key: tuple[Any, ...] | None = None
+        self._return_to: tuple[Rule, str] | None = None  # (rule that switched, scene before it)
+        self._requested: deque[tuple[str, float]] = deque(maxlen=16)
+        self._held_note: str | None = None
+        self.history: deque[Record] = deque(maxlen=20)
+
+    # -- inputs ----------------------------------------------------------------------------
+    def on_event(
+        self, event_type: str, data: dict[str, Any], now: float, seq: int | None = None
+    ) -> list[Fired]:
+        """A bus event: update triggers, re-decide; return the action rule it fires."""
+        fired = self.rules.observe(event_type, data, now)
+        self.reevaluate(now, f"{event_type} #{seq}" if seq is not None else event_type)
+        return fired
+
+    def reevaluate(self, now: float, cause: str = "timer") -> None:
+        """Pick the winning rule again; if it changed, plan a switch (or cancel the planned one)."""
+        self.rules.expire(now)
+        winner = self.rules.winner(now)
+        key = self._key(winner)
+        if key == self._winner_key:
+            return
+        self._winner_key = key
+        ret = self._return_to
+        if ret and not self.rules.active(ret[0], now) and (winner is None or winner.index > ret[0].index):
+            self._return_to = None
+            self._plan(Pending(ret[1], None, f"return after {ret[0].label} ended ({cause})", now))
+            return
+        if winner is None:
+            if self.pending is not None and self.pending.rule is not None:
+                self._note(now, self.pending.scene, self.pending.reason, "cancelled: trigger ended first")
+                self.pending = None
+            return
+        reason = f"{winner.label} matched {self.rules.describe_trigger(winner)} ({cause})"
+        self._plan(Pending(winner.scene, winner, reason, now + winner.spec.delay_seconds))
+
+    def on_obs_scene(self, scene: str, now: float) -> bool:
+        """OBS reports the controlled scene changed; True if it was a manual change (not ours)."""
+        for i, (name, at) in enumerate(self._requested):
+            if name == scene and now - at <= ECHO_WINDOW:
+                # Our own switch confirmed; earlier requests were merged into it by OBS.
+                for _ in range(i + 1):
+                    self._requested.popleft()
+                self.live = scene
+                return False
+        if scene == self.live or (self.in_flight is not None and self.in_flight.scene == scene):
+            return False  # a duplicate event (OBS repeats some), or the echo racing our reply
+        self.live = scene
+        self.pending = None
+        self._return_to = None
+        if self.manual_pause > 0:
+            self.paused_until = now + self.manual_pause
+            self._note(now, scene, "changed by hand in OBS",
+                       f"automation paused for {self.manual_pause:g} s")
+        else:
+            self._note(now, scene, "changed by hand in OBS", "noted")
+        return True
+
+    def on_connected(self, scene: str | None, now: float) -> None:
+        """(Re)connected to OBS: take its live scene and re-apply what the rules want now."""
+        self.connected = True
+        self.live = scene
+        self.in_flight = None
+        self._requested.clear()
+        self.pending = None
+        self.reapply(now, "re-applied on connect")
+
+    def reapply(self, now: float, why: str) -> None:
+        """Plan the current winner's scene again (e.g. a scene it needs was just created in OBS)."""
+        self.rules.expire(now)
+        winner = self.rules.winner(now)
+        self._winner_key = self._key(winner)
+        if winner is not None and winner.scene != self.live and self.in_flight is None and (
+                self.pending is None or self.pending.scene != winner.scene):
+            reason = f"{winner.label} matched {self.rules.describe_trigger(winner)} ({why})"
+            self._plan(Pending(winner.scene, winner, reason, now))
+
+    def on_disconnected(self) -> None:
+        """The connection to OBS is gone; switches wait for the reconnect."""
+        self.connected = False
+        self.in_flight = None
+
+    def resume(self, now: float) -> None:
+        """Lift a manual pause now (the streamer asked for automation back)."""
+        self.paused_until = now
+
+    # -- outputs ---------------------------------------------------------------------------
+    def step(self, now: float) -> Switch | None:
+        """The switch to make now, if one is due and allowed (the caller reports back with `done`)."""
+        p = self.pending
+        if p is None or not self.connected or self.in_flight is not None or now < p.due:
+            return None
+        if self.live in self.protected:
+            self._hold(now, p, "protected", f"held: {self.live!r} is a protected scene")
+            return None
+        if now < self.paused_until:
+            self._hold(now, p, "paused", f"held: automation paused for {self.paused_until - now:.1f} s "
+                                         "more after a manual change")
+            return None
+        if p.scene == self.live:
+            self.pending = None  # nothing to do (not recorded: it happens on most room changes)
+            return None
+        if now < self.hold_until:
+            self._hold(now, p, "dwell", f"held: minimum dwell, {self.hold_until - now:.1f} s left")
+            return None
+        self.in_flight = Switch(p.scene, p.reason, p.rule)
+        return self.in_flight
+
+    def done(self, switch: Switch, now: float, error: str | None = None, dry_run: bool = False) -> Record:
+        """The outcome of a `step()` switch; returns the record logged for it."""
+        self.in_flight = None
+        if self.pending is not None and self.pending.scene == switch.scene:
+            self.pending = None
+        if error is not None:
+            return self._note(now, switch.scene, switch.reason, f"failed: {error}")
+        previous = self.live
+        self.live = switch.scene
+        self._requested.append((switch.scene, now))
+        rule = switch.rule
+        dwell = self.default_dwell
+        if rule is not None:
+            if rule.spec.min_dwell_seconds is not None:
+                dwell = rule.spec.min_dwell_seconds
+            if rule.spec.return_to_previous and previous and previous != switch.scene and (
+                    self._return_to is None or self._return_to[0].index != rule.index):
+                self._return_to = (rule, previous)
+        self.hold_until = now + dwell
+        return self._note(now, switch.scene, switch.reason, "dry-run" if dry_run else "switched")
+
+    def next_wakeup(self, now: float) -> float | None:
+        """The next time `reevaluate`/`step` can change something (None: only a new event can)."""
+        times = []
+        expiry = self.rules.next_expiry()
+        if expiry is not None:
+            times.append(expiry)
+        p = self.pending
+        # A protected scene holds until OBS reports a change, so no timer is needed for it.
+        if p is not None and self.connected and self.live not in self.protected:
+            times.append(max(p.due, self.paused_until, self.hold_until if p.scene != self.live else 0.0))
+        future = [t for t in times if t > now]
+        return min(future) if future else None
+
+    @property
+    def return_target(self) -> str | None:
+        """The scene a `ReturnToPrevious` rule will go back to, if one is waiting."""
+        return self._return_to[1] if self._return_to else None
+
+    # -- internals -------------------------------------------------------------------------
+    def _key(self, winner: Rule | None) -> tuple[Any, ...] | None:
+        # A new room (or boss, or a new instant event) is a new decision even when the same rule wins:
+        # after the streamer changed the scene by hand, the next room brings automation back.
+        if winner is None:
+            return None
+        held = self.rules.state.held.get(winner.index)
+        return (winner.index, winner.scene, self.rules.subject(winner), held)
+
+    def _plan(self, pending: Pending) -> None:
+        self.pending = pending
+        self._held_note = None
+
+    def _hold(self, now: float, p: Pending, kind: str, why: str) -> None:
+        # Record a hold once per pending switch and kind, not on every wake-up.
+        key = f"{id(p)}:{kind}"
+        if key != self._held_note:
+            self._held_note = key
+            self._note(now, p.scene, p.reason, why)
+
+    def _note(self, now: float, scene: str, reason: str, outcome: str) -> Record:
+        record = Record(now, scene, reason, outcome)
+        self.history.append(record)
+        return record
