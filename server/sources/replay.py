@@ -24,6 +24,7 @@ from aiohttp import web
 
 from ..collection import PLAYER_TYPES
 from ..events import Draft, Event, EventError
+from ..http_errors import error_response, json_response
 from ..hub import Hub
 from .ndjson_reader import BadLine, read_records
 from .original_format import OriginalNormalizer
@@ -392,12 +393,11 @@ def _check_speed(speed: Any) -> float:
 
 # -- HTTP ------------------------------------------------------------------------------------------
 def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status,
-                             dumps=lambda o: orjson.dumps(o).decode())
+    return error_response(status, code, message)
 
 
 def _ok(body: Any) -> web.Response:
-    return web.json_response(body, dumps=lambda o: orjson.dumps(o).decode())
+    return json_response(body)
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
