@@ -122,10 +122,45 @@ def status_payload(bus: Bus) -> dict[str, Any]:
 
 
 async def get_metrics(request: web.Request) -> web.Response:
-    """`GET /api/metrics?type=&types=&limit=`: recent events plus the newest of each type, oldest first."""
+    """`GET /api/metrics?type=&types=&limit=&coalesce=`: a snapshot of the bus, oldest first.
+
+    The last `limit` events plus the newest event of every type; high-rate state (player_update,
+    timing_update) appears once, as its newest sample, unless `coalesce=0`. Clients in the usage guide
+    take the first `player_update` they find (`metrics.find(...)`) or the last one of a loop: with one
+    sample per state type both see the current value.
+    """
     limit = int_param(request, "limit", 100, 1, 1000)
     events = request.app[BUS_KEY].hub.metrics(limit, types_param(request))
+    if flag_param(request, "coalesce", True):
+        events = newest_state_only(events)
     return json_response(events_body(events))
+
+
+def newest_state_only(events: list[Event]) -> list[Event]:
+    """Drop every state sample that a newer sample of the same type follows (order kept)."""
+    seen: set[str] = set()
+    kept: list[Event] = []
+    for event in reversed(events):
+        if event.is_state:
+            if event.type in seen:
+                continue
+            seen.add(event.type)
+        kept.append(event)
+    kept.reverse()
+    return kept
+
+
+def flag_param(request: web.Request, name: str, default: bool) -> bool:
+    """A true/false query parameter (1/0, true/false, yes/no)."""
+    text = request.query.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ApiError(400, "INVALID_PARAMETER", f"{name} must be true or false, got {text[:20]!r}",
+                   parameter=name)
 
 
 async def get_recent(request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from dxbus.app import Bus
+from dxbus.clock import ManualClock, utc_iso
 
 JSON_UTF8 = "application/json; charset=utf-8"
 
@@ -88,6 +89,24 @@ async def test_metrics_reply_is_the_stored_wire_bytes(bus: Bus, client: aiohttp.
     assert raw == b"[" + b",".join(e.raw for e in bus.hub.recent(100)) + b"]"
 
 
+async def test_metrics_show_state_once_unless_asked(bus_factory, client: aiohttp.ClientSession) -> None:
+    clock = ManualClock()
+    bus = await bus_factory(clock=clock)
+    for hp in (5, 4, 3):
+        bus.hub.emit("player_update", {"health_current": hp})
+        bus.hub.emit("combat_damage", {"damage": 1, "is_player_damage": True})
+        await clock.advance(0.1)  # the 10 Hz collection rate
+    url = bus.url() + "/api/metrics"
+    _, snapshot = await call(client, "GET", url)
+    # guide clients take the first player_update they find: it must be the current one
+    assert [(e["EventType"], e["Seq"]) for e in snapshot] == [
+        ("combat_damage", 2), ("combat_damage", 4), ("player_update", 5), ("combat_damage", 6)]
+    _, history = await call(client, "GET", url, params={"coalesce": "0", "type": "player_update"})
+    assert [e["Data"]["health_current"] for e in history] == [5, 4, 3]
+    status, body = await call(client, "GET", url, params={"coalesce": "maybe"})
+    assert status == 400 and body["error"]["parameter"] == "coalesce"
+
+
 @pytest.mark.parametrize("query, parameter", [
     ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=ten", "limit"), ("type=Bad-Type", "type"),
 ])
@@ -100,7 +119,9 @@ async def test_metrics_bad_parameters(bus: Bus, client: aiohttp.ClientSession, q
     assert parameter in body["error"]["message"]
 
 
-async def test_recent_count_type_since(bus: Bus, client: aiohttp.ClientSession) -> None:
+async def test_recent_count_type_since(bus_factory, client: aiohttp.ClientSession) -> None:
+    clock = ManualClock()
+    bus = await bus_factory(clock=clock)
     emit_some(bus)
     url = bus.url() + "/api/recent"
     _, default = await call(client, "GET", url)
@@ -109,8 +130,11 @@ async def test_recent_count_type_since(bus: Bus, client: aiohttp.ClientSession) 
     assert [e["Seq"] for e in three] == [5, 6, 7]
     _, damage = await call(client, "GET", url, params={"count": "100", "type": "combat_damage"})
     assert [e["Data"]["damage"] for e in damage] == [0, 1, 2, 3, 4]
-    late = bus.hub.emit("player_death", {"location": "Bone_01"}, timestamp="2099-01-01T00:00:00.000Z")
-    _, since = await call(client, "GET", url, params={"since": "2098-12-31T23:59:59Z"})
+    await clock.advance(1.0)
+    cutoff = utc_iso(clock.time()).replace(".000Z", "Z")  # any ISO 8601 form is accepted
+    await clock.advance(1.0)
+    late = bus.hub.emit("player_death", {"location": "Bone_01"})
+    _, since = await call(client, "GET", url, params={"since": cutoff, "type": "player_death"})
     assert [e["Seq"] for e in since] == [late.seq]
     for query in ("count=0", "count=101", "since=yesterday"):
         status, body = await call(client, "GET", f"{url}?{query}")
@@ -195,7 +219,8 @@ async def test_configure_really_gates_what_is_collected(bus: Bus, client: aiohtt
         {"EventType": "player_death", "Data": {"location": "Bone_01"}},
     ])
     assert status == 200 and result["accepted"] == 1 and result["filtered"] == 1
-    _, metrics = await call(client, "GET", base + "/api/metrics")
+    ours = {"types": "combat_damage,player_death"}  # other parts may derive events (alerts)
+    _, metrics = await call(client, "GET", base + "/api/metrics", params=ours)
     assert [e["EventType"] for e in metrics] == ["player_death"]
     await call(client, "POST", base + "/api/configure", json={"export_combat_data": True})
     damage = {"EventType": "combat_damage", "Data": {"damage": 4}}

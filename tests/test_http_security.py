@@ -1,4 +1,4 @@
-"""`[Security]` on the HTTP port: token, CORS (on errors and 429 too), rate and connection limits, body size."""
+"""`[Security]` on the HTTP port: token, CORS (errors and 429 too), rate and connection limits, body size."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ async def test_chunked_body_over_the_limit_is_413(bus_factory) -> None:
 async def test_connection_limit_per_ip(bus_factory) -> None:
     bus = await bus_factory(overrides={"Security": {"MaxConnectionsPerIP": 1}})
     host, port = bus.url().removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
+    _, writer = await asyncio.open_connection(host, int(port))
     # a request whose body is still on its way keeps the slot busy
     writer.write(b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
     await writer.drain()
