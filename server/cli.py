@@ -128,10 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_obs_command(args)
     try:
         config = config_from_args(args)
+        # Building checks what needs the file system too (e.g. alert sound files).
+        bus = build_bus(config, options_from_args(args))
     except ConfigError as exc:
         print(f"dxbus: configuration error\n{exc}", file=sys.stderr)
         return 2
-    bus = build_bus(config, options_from_args(args))
     try:
         asyncio.run(bus.run_forever())
     except KeyboardInterrupt:
