@@ -150,9 +150,15 @@ def describe_errors(exc: ValidationError, source: str) -> str:
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown key"
-        got = "" if err["type"] in ("extra_forbidden", "missing") else f" = {err.get('input')!r}"
+        got = "" if err["type"] in ("extra_forbidden", "missing") else f" = {_clip(err.get('input'))}"
         lines.append(f"{source}: {where}{got}: {message}{_allowed(loc)}")
     return "\n".join(lines)
+
+
+def _clip(value: Any, limit: int = 80) -> str:
+    """The offending value, shortened: a whole [[Rules]] table would drown the message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + " ...)"
 
 
 def _allowed(loc: list[str]) -> str:
