@@ -143,7 +143,8 @@ class DetectorSet:
             # Leaving by respawn is not a run through the room.
             self.no_damage_rooms = 0
             return
-        elapsed = game_time if game_time is not None else now - (room.entered or now)
+        entered = room.entered if room.entered is not None else now
+        elapsed = game_time if game_time is not None else now - entered
         base = {"room": room.scene, "room_name": room.scene, "area": self.world.area_of(room.scene),
                 "room_time": round(elapsed, 3), "kills": room.kills, "boss_name": room.boss}
         cfg = self.config
