@@ -15,6 +15,7 @@ from .config import Config
 from .export import install_export
 from .http_service import HttpService
 from .sources.install import install_recorder, install_sources
+from .speedrun.install import install_speedrun
 from .state import install_state
 from .tcp_timer import install_tcp_timer
 from .ws_stream import install_websocket
@@ -52,6 +53,7 @@ def build_bus(
     install_recorder(bus, options)  # --record FILE: every event's raw line
     install_alerts(bus)  # detectors and rules -> queued `alert` events; /api/alerts
     install_text_files(bus)  # obs-text/*.txt for OBS text sources
+    install_speedrun(bus)  # split rules -> timer_command events; segments, practice; LiveSplit bridge
     # Each part registers its services here, in start order: state and sinks first, then the
     # ports, then the sources, so nothing a source publishes is missed.
     if config.http.enable_http_server:

@@ -99,6 +99,7 @@ class StateSection(Section):
 from dxbus.alerts.config import AlertsSection  # noqa: E402
 from dxbus.obs.settings import ObsSection  # noqa: E402
 from dxbus.obs.text_files import TextFilesSection  # noqa: E402
+from dxbus.speedrun.settings import LiveSplitSection, TimerSection  # noqa: E402
 
 
 class Config(Section):
@@ -115,6 +116,8 @@ class Config(Section):
     alerts: AlertsSection = AlertsSection()
     text_files: TextFilesSection = TextFilesSection()
     obs: ObsSection = Field(default_factory=ObsSection, alias="OBS")
+    timer: TimerSection = Field(default_factory=TimerSection)
+    live_split: LiveSplitSection = Field(default_factory=LiveSplitSection)
 
 
 class ConfigError(Exception):

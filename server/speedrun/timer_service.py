@@ -1,0 +1,99 @@
+"""The timer service: split rules on the hub, `timer_command` events out.
+
+A hub listener feeds every event to the `SplitEngine`; the commands it returns are published as
+`timer_command` events (source "rules", or "loads" for the load-time pause/resume), which the TCP
+port (9090) and the LiveSplit bridge turn into lines. Commands from elsewhere (the manual HTTP
+routes, a script posting to /api/events) are followed so the run state stays in step. While a run is
+going and the route asks for it, `time:<game time>` is also sent every `time_interval` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from ..app import Bus
+from ..events import Event
+from .practice import PracticeTracker
+from .route import RouteSpec
+from .segments import SegmentBook
+from .split_rules import Command, SplitEngine
+
+log = logging.getLogger(__name__)
+
+TIMER_COMMAND = "timer_command"
+
+
+class TimerService:
+    """Runs the split engine, the segment book and the practice tracker off one hub listener."""
+
+    name = "timer"
+
+    def __init__(self, bus: Bus, route: RouteSpec, book: SegmentBook, practice: PracticeTracker) -> None:
+        self.bus = bus
+        self.route = route
+        self.engine = SplitEngine(route)
+        self.book = book
+        self.practice = practice
+        self._own: set[int] = set()  # Seqs of the commands we published, not to be followed back
+        self._publishing = False  # a command published outside a dispatch comes straight back
+        self._ticker: asyncio.Task[None] | None = None
+        self.commands_sent = 0
+
+    async def start(self) -> None:
+        self.bus.hub.add_listener(self._on_event)
+        if self.route.time_interval > 0:
+            self._ticker = asyncio.create_task(self._tick(), name="timer-ticks")
+
+    async def stop(self) -> None:
+        self.bus.hub.remove_listener(self._on_event)
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        self.book.flush()
+
+    def _on_event(self, event: Event) -> None:
+        now = self.bus.clock.monotonic()
+        if event.type == TIMER_COMMAND:
+            if event.seq in self._own or self._publishing:
+                self._own.discard(event.seq)
+            else:
+                command = event.data.get("command")
+                if isinstance(command, str):
+                    self.engine.manual(command, now, str(event.data.get("source") or "manual"))
+        elif event.type not in ("player_update", "timing_update"):
+            for command in self.engine.feed(event.type, event.data, now):
+                self._publish(command)
+            self.book.after(event, self.engine, now)
+        self.book.sync(self.engine, now)
+        self.practice.observe(event, now)
+
+    def _publish(self, command: Command) -> None:
+        self._publishing = True
+        try:
+            published = self.bus.hub.emit(TIMER_COMMAND, command.to_data())
+        finally:
+            self._publishing = False
+        if published is not None:
+            self._own.add(published.seq)
+            self.commands_sent += 1
+            log.info("timer %s%s (%s)", command.command,
+                     f" {command.split!r}" if command.split else "", command.reason or command.source)
+
+    async def _tick(self) -> None:
+        interval = self.route.time_interval
+        while True:
+            await self.bus.clock.sleep(interval)
+            if self.engine.phase == "running":
+                now = self.bus.clock.monotonic()
+                self._publish(Command("time", self.engine.game_time(now), "rules"))
+
+    def status(self) -> dict[str, Any]:
+        """For /api/status: the route and where the run stands."""
+        now = self.bus.clock.monotonic()
+        return {"route": self.route.name, "splits": len(self.route.splits),
+                "commands_sent": self.commands_sent, **self.engine.state(now)}
