@@ -8,6 +8,7 @@ from pathlib import Path
 from dxbus.alerts.install import install_alerts
 from dxbus.obs.controller import install_obs
 from dxbus.obs.text_files import install_text_files
+from dxbus.overlays.routes import install_overlays
 
 from .app import Bus
 from .clock import Clock
@@ -54,6 +55,7 @@ def build_bus(
     install_alerts(bus)  # detectors and rules -> queued `alert` events; /api/alerts
     install_text_files(bus)  # obs-text/*.txt for OBS text sources
     install_speedrun(bus)  # split rules -> timer_command events; segments, practice; LiveSplit bridge
+    install_overlays(bus, options.overlays_dir)  # /overlays, /static, hot reload of open pages
     # Each part registers its services here, in start order: state and sinks first, then the
     # ports, then the sources, so nothing a source publishes is missed.
     if config.http.enable_http_server:

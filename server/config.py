@@ -99,6 +99,7 @@ class StateSection(Section):
 from dxbus.alerts.config import AlertsSection  # noqa: E402
 from dxbus.obs.settings import ObsSection  # noqa: E402
 from dxbus.obs.text_files import TextFilesSection  # noqa: E402
+from dxbus.overlays.config import OverlaysSection  # noqa: E402
 from dxbus.speedrun.settings import LiveSplitSection, TimerSection  # noqa: E402
 
 
@@ -115,6 +116,7 @@ class Config(Section):
     state: StateSection = StateSection()
     alerts: AlertsSection = AlertsSection()
     text_files: TextFilesSection = TextFilesSection()
+    overlays: OverlaysSection = OverlaysSection()
     obs: ObsSection = Field(default_factory=ObsSection, alias="OBS")
     timer: TimerSection = Field(default_factory=TimerSection)
     live_split: LiveSplitSection = Field(default_factory=LiveSplitSection)

@@ -1,0 +1,206 @@
+"""HTTP side of the overlays: `/overlays` (gallery), `/overlays/<name>`, `/static/...`, `/api/overlays`.
+
+`install_overlays(bus, overlays_dir)` is called from `build_bus`: it registers the route installer, the
+hot-reload service and the `overlays` status provider.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import jinja2
+from aiohttp import web
+from markupsafe import escape
+
+from dxbus.app import Bus
+
+from .assets import Assets
+from .hot_reload import RELOAD_EVENT, OverlayReloader
+from .registry import Overlay, Registry
+from .settings import resolve
+
+log = logging.getLogger(__name__)
+
+# Font stacks behind the `font` setting: local fonts only (OBS machines are often offline).
+FONT_STACKS = {
+    "sans": "'Segoe UI', 'Noto Sans', 'DejaVu Sans', Arial, sans-serif",
+    "serif": "'Trajan Pro', 'Cinzel', Georgia, 'Noto Serif', 'DejaVu Serif', serif",
+    "mono": "'Cascadia Mono', 'JetBrains Mono', 'DejaVu Sans Mono', Consolas, monospace",
+    "rounded": "'Nunito', 'Varela Round', 'Segoe UI', 'DejaVu Sans', sans-serif",
+    "condensed": "'Oswald', 'Roboto Condensed', 'Arial Narrow', 'DejaVu Sans Condensed', sans-serif",
+}
+
+
+class OverlayPages:
+    """Renders overlay pages and the gallery from the registry's templates."""
+
+    def __init__(self, bus: Bus, registry: Registry, assets: Assets) -> None:
+        self.bus = bus
+        self.registry = registry
+        self.assets = assets
+        self._test_ids = itertools.count(1)
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in registry.template_dirs]),
+            autoescape=True,  # every `{{ }}` is HTML-escaped: event text can never become markup
+            auto_reload=True,  # templates are re-read when their file changes (hot reload)
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def static_url(self, token: str | None) -> Callable[[str], str]:
+        """`static('bus.js')` -> `/static/bus.js?v=<mtime>` (plus the page's token, if it has one)."""
+
+        def url(relative: str) -> str:
+            query = {"v": self.assets.version(relative)}
+            if token:
+                query["token"] = token
+            return f"/static/{quote(relative)}?{urlencode(query)}"
+
+        return url
+
+    def render_overlay(self, overlay: Overlay, query: dict[str, str]) -> str:
+        """The overlay page for a query string (bad settings fall back to defaults, with warnings)."""
+        resolved = resolve(overlay.settings, query, overlay.name)
+        for warning in resolved.warnings:
+            log.info("%s", warning)
+        token = query.get("token")
+        values = resolved.values
+        page = {
+            "overlay": overlay.name,
+            "types": sorted({*overlay.types, RELOAD_EVENT}),
+            "settings": [s.to_json() for s in overlay.settings.values()],
+            "values": values,
+            "warnings": resolved.warnings,
+            "ws": "/ws",
+        }
+        template = self.env.get_template(overlay.template)
+        return template.render(
+            overlay=overlay, s=values, page=page, static=self.static_url(token),
+            font_stack=FONT_STACKS.get(str(values.get("font", "sans")), FONT_STACKS["sans"]),
+            scene_areas=scene_areas,
+        )
+
+    def render_gallery(self, token: str | None) -> str:
+        """The gallery: every overlay with a live preview, its settings form and its OBS URL."""
+        overlays = self.registry.all()
+        return self.env.get_template("_gallery.html.j2").render(
+            overlays=overlays, catalog=[o.to_json() for o in overlays], errors=self.registry.errors,
+            static=self.static_url(token), token=token or "",
+        )
+
+    # -- handlers ----------------------------------------------------------------------------
+    async def gallery(self, request: web.Request) -> web.Response:
+        """GET /overlays."""
+        html = self._safe_render(lambda: self.render_gallery(request.query.get("token")), "gallery")
+        return _html(html)
+
+    async def overlay(self, request: web.Request) -> web.Response:
+        """GET /overlays/{name}."""
+        name = request.match_info["name"]
+        overlay = self.registry.get(name)
+        if overlay is None:
+            problem = self.registry.errors.get(name)
+            if problem:
+                return _html(_error_page(f"overlay {name}: {problem}"), status=500)
+            raise web.HTTPNotFound(text=f"no overlay named {name!r}; see /overlays")
+        query = {key: request.query.getone(key) for key in request.query}
+        return _html(self._safe_render(lambda: self.render_overlay(overlay, query), name))
+
+    async def catalog(self, request: web.Request) -> web.Response:
+        """GET /api/overlays: every overlay's manifest (name, size, settings) and manifest errors."""
+        body = {"overlays": [o.to_json() for o in self.registry.all()], "errors": self.registry.errors}
+        return web.json_response(body)
+
+    async def send_test(self, request: web.Request) -> web.Response:
+        """POST /api/overlays/{name}/test: publish the overlay's sample events (the gallery's button)."""
+        overlay = self.registry.get(request.match_info["name"])
+        if overlay is None:
+            raise web.HTTPNotFound(text="no such overlay")
+        published = 0
+        for sample in overlay.test_events:
+            data = dict(sample.get("Data", {}))
+            if sample["EventType"] == "alert":
+                data.setdefault("id", f"test-{next(self._test_ids)}")
+            if self.bus.hub.emit(str(sample["EventType"]), data) is not None:
+                published += 1
+        return web.json_response({"published": published})
+
+    async def static(self, request: web.Request) -> web.StreamResponse:
+        """GET /static/{path}: built-in or user assets; nothing outside those folders."""
+        path = self.assets.find(request.match_info["path"])
+        if path is None:
+            raise web.HTTPNotFound(text="no such file")
+        # no-cache: the browser revalidates (cheap 304s), so an edited CSS/JS shows on reload.
+        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+    def _safe_render(self, render: Callable[[], str], what: str) -> str:
+        try:
+            return render()
+        except jinja2.TemplateError as exc:
+            # A broken user template shows its error instead of a blank browser source.
+            log.error("overlay %s: template error: %s", what, exc)
+            raise web.HTTPInternalServerError(
+                text=_error_page(f"overlay {what}: template error: {exc}"), content_type="text/html"
+            ) from None
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+
+def _error_page(message: str) -> str:
+    return ("<!doctype html><meta charset='utf-8'><title>overlay error</title>"
+            f"<pre style='color:#f66;background:#000a;padding:1em'>{escape(message)}</pre>")
+
+
+@cache
+def scene_areas() -> dict[str, str]:
+    """Scene -> titled area, for the room overlay (world data, loaded once)."""
+    try:
+        from dxbus.world import load_world
+    except ImportError:  # pragma: no cover
+        return {}
+    return {name: scene.area for name, scene in load_world().scenes.items() if scene.area}
+
+
+def install_overlays(bus: Bus, overlays_dir: Path | None = None) -> OverlayPages:
+    """Wire the overlays into a bus: routes on the 8080 app, hot reload, status."""
+    section = getattr(bus.config, "overlays", None)
+    configured = getattr(section, "directory", "") if section is not None else ""
+    user_dir = overlays_dir or (bus.path(configured) if configured else None)
+    if user_dir is not None and not user_dir.is_dir():
+        log.warning("--overlays %s is not a folder; only the built-in overlays are served", user_dir)
+    registry = Registry(user_dir.resolve() if user_dir else None)
+    assets = Assets(user_dir / "static" if user_dir else None)
+    pages = OverlayPages(bus, registry, assets)
+    hot_reload = getattr(section, "hot_reload", True) if section is not None else True
+    reloader = OverlayReloader(bus, [*registry.template_dirs, *assets.roots], enabled=hot_reload)
+    bus.add(reloader)
+
+    def install(app: web.Application, _bus: Bus) -> None:
+        app.router.add_get("/overlays", pages.gallery)
+        app.router.add_get("/overlays/", pages.gallery)
+        app.router.add_get("/overlays/{name}", pages.overlay)
+        app.router.add_get("/api/overlays", pages.catalog)
+        app.router.add_post("/api/overlays/{name}/test", pages.send_test)
+        app.router.add_get("/static/{path:.*}", pages.static)
+
+    def status() -> dict[str, Any]:
+        return {
+            "overlays": [o.name for o in registry.all()],
+            "user_dir": str(user_dir) if user_dir else None,
+            "hot_reload": reloader.watching,
+            "errors": registry.errors,
+        }
+
+    bus.route_installers.append(install)
+    bus.status_providers["overlays"] = status
+    return pages
