@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.web_urldispatcher import _default_expect_handler
 
 from .app import Bus
 from .configure import apply_configure
@@ -225,14 +226,26 @@ def timer_route(command: str) -> Any:
     return handler
 
 
+async def expect_small_body(request: web.Request) -> None:
+    """`Expect: 100-continue` (curl on big uploads): only invite the body if it is within MaxBodyMb.
+
+    Otherwise no `100 Continue` is sent, and the middleware answers 413 before the client uploads.
+    """
+    limit = request.app[BUS_KEY].config.http.max_body_mb * 1024 * 1024
+    length = request.content_length
+    if length is not None and length > limit:
+        return
+    await _default_expect_handler(request)
+
+
 def install_api_routes(app: web.Application) -> None:
     """Add the `/api/*` routes."""
     app.router.add_get("/api/status", get_status)
     app.router.add_get("/api/metrics", get_metrics)
     app.router.add_get("/api/recent", get_recent)
     app.router.add_get("/api/state", get_state)
-    app.router.add_post("/api/configure", post_configure)
-    app.router.add_post("/api/events", post_events)
+    app.router.add_post("/api/configure", post_configure, expect_handler=expect_small_body)
+    app.router.add_post("/api/events", post_events, expect_handler=expect_small_body)
     for command in TIMER_COMMANDS:
         app.router.add_post(f"/api/livesplit/{command}", timer_route(command))
 

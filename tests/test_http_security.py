@@ -151,3 +151,17 @@ async def test_connection_limit_per_ip(bus_factory) -> None:
     while bus.connections["http"] != 0 and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
     assert (await get(bus.url() + "/api/status"))[0] == 200
+
+
+async def test_curl_big_upload_is_refused_before_it_is_sent(bus, tmp_path) -> None:
+    # curl sends `Expect: 100-continue` for big bodies: no 100 is sent, the 413 comes first
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (20 * 1024 * 1024))
+    proc = await asyncio.create_subprocess_exec(
+        "curl", "-s", "-o", "-", "-w", "\\n%{http_code} %{size_upload}", "--data-binary", f"@{big}",
+        bus.url() + "/api/events", stdout=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    body, status_line = out.decode().rsplit("\n", 1)
+    status, uploaded = status_line.split()
+    assert status == "413" and error_code(body.encode()) == "PAYLOAD_TOO_LARGE"
+    assert float(uploaded) < 1024 * 1024  # the 20 MB never crossed the wire
