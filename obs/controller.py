@@ -311,7 +311,10 @@ class ObsService:
         except OBSSDKRequestError as exc:
             why = "OBS has no such scene" if exc.code == 600 else f"OBS error {exc.code}"
             self.director.done(switch, self.clock.monotonic(), error=why)
-            log.warning("OBS: could not switch to %r (%s): %s", switch.scene, why, switch.reason)
+            # A scene already reported missing at connect time is not warned about again per switch.
+            known = exc.code == 600 and switch.scene in self._warned_missing
+            log.log(logging.DEBUG if known else logging.WARNING, "OBS: could not switch to %r (%s): %s",
+                    switch.scene, why, switch.reason)
             return
         except Exception as exc:
             self.director.done(switch, self.clock.monotonic(), error=f"connection lost ({_describe(exc)})")

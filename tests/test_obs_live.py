@@ -1,0 +1,333 @@
+"""Against a REAL OBS Studio (headless under Xvfb, obs-websocket 5.1) on a random port and password.
+
+One OBS per module (tests/obs_harness/obs-ci-up.sh, OBS-TESTING.md): each test starts a real bus with its
+[OBS] rules, publishes game events on the bus and asserts the program scene OBS itself reports.
+Rule timing (dwell, pause) runs on a ManualClock; waits for OBS poll with a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import obsws_python as obsws
+import pytest
+
+from dxbus.clock import ManualClock
+
+pytestmark = pytest.mark.obs
+
+HARNESS = Path(__file__).resolve().parent / "obs_harness"
+SCENES = ["Gameplay", "Boss Fight Scene", "Menu Scene", "Cutscene Scene", "Shop Scene", "Regex Scene",
+          "Scene A", "Scene B", "Just Chatting", "BRB"]
+logging.getLogger("obsws_python").setLevel(logging.CRITICAL)  # it logs tracebacks (and the password)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ObsInstance:
+    """A running headless OBS started by the harness; `restart()` kills and starts it again."""
+
+    dir: Path
+    host: str
+    port: int
+    password: str
+
+    def _env(self) -> dict[str, str]:
+        return dict(os.environ, OBS_CI_DIR=str(self.dir), OBS_WS_PORT=str(self.port),
+                    OBS_WS_PASSWORD=self.password, OBS_SCENES="|".join(SCENES))
+
+    def up(self) -> None:
+        subprocess.run([str(HARNESS / "obs-ci-up.sh")], env=self._env(), check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def down(self, keep: bool = True) -> None:
+        subprocess.run([str(HARNESS / "obs-ci-down.sh"), str(self.dir), *(["--keep"] if keep else [])],
+                       check=False)
+
+    def restart(self) -> None:
+        self.down()
+        self.up()
+
+    def client(self) -> obsws.ReqClient:
+        return obsws.ReqClient(host=self.host, port=self.port, password=self.password, timeout=5)
+
+
+@pytest.fixture(scope="module")
+def obs_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObsInstance]:
+    if not (shutil.which("obs") and shutil.which("Xvfb")):
+        pytest.fail("needs obs-studio and xvfb (apt-get install obs-studio obs-plugins xvfb)")
+    inst = ObsInstance(tmp_path_factory.mktemp("obs-ci"), "127.0.0.1", _free_port(),
+                       "pw-" + os.urandom(8).hex())
+    try:
+        inst.up()
+    except subprocess.CalledProcessError:  # most likely a port clash: one retry on a new port
+        inst.port = _free_port()
+        inst.up()
+    yield inst
+    inst.down(keep=False)
+
+
+class Obs:
+    """The test's own view of OBS (a separate obs-websocket session), called off the loop."""
+
+    def __init__(self, inst: ObsInstance) -> None:
+        self.inst = inst
+        self.client = inst.client()
+
+    async def program(self) -> str:
+        reply = await asyncio.to_thread(self.client.send, "GetCurrentProgramScene", None, True)
+        return reply["currentProgramSceneName"]
+
+    async def set_program(self, scene: str) -> None:
+        await asyncio.to_thread(self.client.send, "SetCurrentProgramScene", {"sceneName": scene}, True)
+
+    def reconnect(self) -> None:
+        self.client = self.inst.client()
+
+
+@pytest.fixture
+async def obs(obs_instance: ObsInstance) -> Any:
+    view = Obs(obs_instance)
+    await view.set_program("Gameplay")  # every test starts from the same live scene
+    yield view
+    view.client.disconnect()
+
+
+async def wait_for(check: Callable[[], Awaitable[Any] | Any], what: str, timeout: float = 8.0) -> Any:
+    """Poll `check` until it returns something truthy (deadline, never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+async def program_is(obs: Obs, scene: str, timeout: float = 8.0) -> None:
+    async def check() -> bool:
+        return await obs.program() == scene
+    await wait_for(check, f"OBS program scene {scene!r}", timeout)
+
+
+def obs_overrides(inst: ObsInstance, rules: list[dict], **keys: Any) -> dict[str, Any]:
+    base = {"Enabled": True, "Host": inst.host, "Port": inst.port, "Password": inst.password,
+            "ReconnectMinSeconds": 0.1, "ReconnectMaxSeconds": 0.5, "ManualPauseSeconds": 0,
+            "Rules": rules}
+    return {"OBS": base | keys}
+
+
+async def start_bus(bus_factory: Any, overrides: dict, clock: ManualClock | None = None) -> Any:
+    bus = await bus_factory(overrides=overrides, clock=clock or ManualClock())
+    await wait_for(lambda: bus.status_providers["obs"]()["connected"], "the bus to connect to OBS")
+    return bus
+
+
+def room(bus: Any, name: str) -> None:
+    bus.hub.emit("scene_transition", {"from_scene": "", "to_scene": name, "transition_type": "door"})
+
+
+MATCH_RULES = [
+    {"Exact": "Menu_Title", "Scene": "Menu Scene"},
+    {"Prefix": "Boss_", "Scene": "Boss Fight Scene"},
+    {"Suffix": "_Shop", "Scene": "Shop Scene"},
+    {"Contains": "Cutscene", "Scene": "Cutscene Scene"},
+    {"Regex": "Bone_0[0-9]", "Scene": "Regex Scene"},
+    {"Prefix": "Bone_", "Scene": "Scene A"},
+]
+
+
+async def test_prefix_suffix_contains_regex_and_first_match_wins(bus_factory: Any, obs: Obs) -> None:
+    bus = await start_bus(bus_factory, obs_overrides(obs.inst, MATCH_RULES))
+    status = bus.status_providers["obs"]
+    for name, scene in [
+        ("Boss_Lace", "Boss Fight Scene"),      # prefix
+        ("Bellhart_Shop", "Shop Scene"),        # suffix
+        ("Room_Cutscene_Intro", "Cutscene Scene"),  # contains
+        ("Bone_05", "Regex Scene"),             # regex (before the later Prefix 'Bone_')
+        ("Bone_East_10", "Scene A"),            # the regex does not match: the next rule does
+        ("Boss_Shop", "Boss Fight Scene"),      # prefix and suffix both match: first wins
+        ("Menu_Title", "Menu Scene"),           # exact
+    ]:
+        room(bus, name)
+        await program_is(obs, scene)
+        await wait_for(lambda: status()["program_scene"] == scene, "the switch to be recorded")  # noqa: B023
+    last = status()["last_switches"][0]
+    assert last["outcome"] == "switched"
+    assert "rule 1 (Exact 'Menu_Title') matched room 'Menu_Title'" in last["reason"]
+
+
+async def test_usage_guide_scene_map_as_written(bus_factory: Any, obs: Obs) -> None:
+    scene_map = {"MainMenu": "Menu Scene", "Boss_": "Boss Fight Scene", "Cutscene_": "Cutscene Scene",
+                 "_Shop": "Shop Scene"}
+    bus = await start_bus(bus_factory, obs_overrides(obs.inst, [], SceneMap=scene_map))
+    for name, scene in [("Boss_Lace", "Boss Fight Scene"), ("MainMenu", "Menu Scene"),
+                        ("Bellhart_Shop", "Shop Scene"), ("Cutscene_Intro", "Cutscene Scene")]:
+        room(bus, name)
+        await program_is(obs, scene)
+
+
+async def test_min_dwell_holds_back_flapping_rooms(bus_factory: Any, obs: Obs) -> None:
+    clock = ManualClock()
+    rules = [{"Prefix": "A_", "Scene": "Scene A"}, {"Prefix": "B_", "Scene": "Scene B"}]
+    bus = await start_bus(bus_factory, obs_overrides(obs.inst, rules, MinDwellSeconds=5), clock)
+    room(bus, "A_1")
+    await program_is(obs, "Scene A")
+    for name in ["B_1", "A_1", "B_1"]:  # a player running back and forth through a door
+        await clock.advance(0.5)
+        room(bus, name)
+    st = await wait_for(lambda: (s := bus.status_providers["obs"]())["pending"] and s, "a held switch")
+    assert st["pending"]["scene"] == "Scene B"
+    assert st["last_switches"][0]["outcome"].startswith("held: minimum dwell")
+    assert await obs.program() == "Scene A"  # OBS never saw the flapping
+    await clock.advance(3.5)  # dwell over: the latest room decides
+    await program_is(obs, "Scene B")
+
+
+async def test_boss_fight_switches_and_returns(bus_factory: Any, obs: Obs) -> None:
+    rules = [{"On": "boss", "Scene": "Boss Fight Scene", "ReturnToPrevious": True}]
+    bus = await start_bus(bus_factory, obs_overrides(obs.inst, rules))
+    bus.hub.emit("boss_encounter", {"boss_name": "Moss Mother", "phase": "start"})
+    await program_is(obs, "Boss Fight Scene")
+    bus.hub.emit("boss_encounter", {"boss_name": "Moss Mother", "phase": "phase_change"})
+    bus.hub.emit("boss_defeated", {"boss_name": "Moss Mother", "time": 61.5})
+    await program_is(obs, "Gameplay")
+    # OBS answers GetCurrentProgramScene before our own reply is processed: wait for the record.
+    await wait_for(lambda: bus.status_providers["obs"]()["last_switches"][0]["reason"].startswith(
+        "return after rule 1 (On boss) ended (boss_defeated"), "the return to be recorded")
+
+
+async def test_manual_switch_pauses_automation(bus_factory: Any, obs: Obs) -> None:
+    clock = ManualClock()
+    rules = [{"Prefix": "A_", "Scene": "Scene A"}, {"Prefix": "B_", "Scene": "Scene B"}]
+    bus = await start_bus(bus_factory, obs_overrides(obs.inst, rules, ManualPauseSeconds=30), clock)
+    status = bus.status_providers["obs"]
+    room(bus, "A_1")
+    await program_is(obs, "Scene A")
+    await obs.set_program("Just Chatting")  # the streamer takes over in OBS
+    await wait_for(lambda: status()["paused_until"], "automation to pause")
+    room(bus, "B_1")
+    await wait_for(lambda: status()["last_switches"][0]["outcome"].startswith("held: automation paused"),
+                   "the switch to be held")
+    assert await obs.program() == "Just Chatting"
+    await clock.advance(30)
+    await program_is(obs, "Scene B")
+
+
+async def test_protected_scene_holds(bus_factory: Any, obs: Obs) -> None:
+    rules = [{"Prefix": "A_", "Scene": "Scene A"}]
+    bus = await start_bus(bus_factory, obs_overrides(obs.inst, rules, ProtectedScenes=["BRB"]))
+    status = bus.status_providers["obs"]
+    await obs.set_program("BRB")
+    await wait_for(lambda: status()["program_scene"] == "BRB", "the bus to see BRB")
+    room(bus, "A_1")
+    await wait_for(lambda: status()["last_switches"][0]["outcome"] == "held: 'BRB' is a protected scene",
+                   "the protected hold")
+    assert await obs.program() == "BRB"
+    await obs.set_program("Gameplay")  # back from the break
+    await wait_for(lambda: status()["program_scene"] == "Gameplay", "the bus to see Gameplay")
+    room(bus, "A_2")
+    await program_is(obs, "Scene A")
+
+
+async def test_dry_run_decides_without_touching_obs(bus_factory: Any, obs: Obs,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="dxbus.obs")
+    overrides = obs_overrides(obs.inst, MATCH_RULES, DryRun=True)
+    bus = await bus_factory(overrides=overrides, clock=ManualClock())
+    room(bus, "Boss_Lace")
+    await wait_for(lambda: bus.status_providers["obs"]()["last_switches"], "a dry-run decision")
+    assert bus.status_providers["obs"]()["last_switches"][0]["outcome"] == "dry-run"
+    assert "OBS dry-run: would switch to 'Boss Fight Scene': rule 2 (Prefix 'Boss_')" in caplog.text
+    assert await obs.program() == "Gameplay"
+
+
+async def test_missing_scene_is_one_warning_and_the_rest_works(bus_factory: Any, obs: Obs,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="dxbus.obs")
+    rules = [{"Prefix": "X_", "Scene": "No Such Scene"}, {"Prefix": "A_", "Scene": "Scene A"}]
+    bus = await start_bus(bus_factory, obs_overrides(obs.inst, rules))
+    assert bus.status_providers["obs"]()["missing_scenes"] == ["No Such Scene"]
+    room(bus, "X_1")
+    await wait_for(lambda: bus.status_providers["obs"]()["last_switches"], "the failed switch")
+    room(bus, "A_1")
+    await program_is(obs, "Scene A")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == ["OBS has no scene 'No Such Scene' (rule 1): those rules cannot switch until the "
+                        "scene is created in OBS"]
+
+
+async def http_status(bus: Any) -> dict:
+    async with aiohttp.ClientSession() as session, session.get(bus.url("http") + "/api/status") as resp:
+        assert resp.status == 200
+        return await resp.json()
+
+
+async def test_wrong_password_is_one_clear_error_and_the_bus_keeps_serving(
+        bus_factory: Any, obs: Obs, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "wrong-" + os.urandom(6).hex()
+    overrides = obs_overrides(obs.inst, MATCH_RULES, Password=secret)
+    bus = await bus_factory(overrides=overrides, clock=ManualClock())
+    status = bus.status_providers["obs"]
+    await wait_for(lambda: status()["error"], "the login error")
+    assert "rejected the password" in status()["error"] and not status()["connected"]
+    room(bus, "Boss_Lace")
+    served = await http_status(bus)  # the bus keeps serving
+    assert served["status"] == "healthy"
+    errors = [r for r in caplog.records if r.name.startswith("dxbus.obs") and r.levelno >= logging.WARNING]
+    assert len(errors) == 1 and "rejected the password" in errors[0].getMessage()
+    assert secret not in caplog.text and obs.inst.password not in caplog.text
+    assert secret not in str(status()) and secret not in repr(bus.config.obs)
+
+
+async def test_unreachable_obs_is_one_message_and_retries_quietly(
+        bus_factory: Any, obs_instance: ObsInstance, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="dxbus.obs")
+    overrides = obs_overrides(obs_instance, MATCH_RULES, Port=_free_port())
+    bus = await bus_factory(overrides=overrides, clock=ManualClock())
+    await wait_for(lambda: sum("not reachable" in r.getMessage() for r in caplog.records) >= 3,
+                   "three connection attempts")
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1
+    assert "OBS not reachable at ws://127.0.0.1:" in warnings[0].getMessage()
+    assert "connection refused" in warnings[0].getMessage()
+    assert (await http_status(bus))["status"] == "healthy"
+
+
+async def test_obs_killed_and_restarted_is_reconnected_to_the_right_scene(
+        bus_factory: Any, obs: Obs) -> None:
+    # Last in the module: it restarts the shared OBS.
+    bus = await start_bus(bus_factory, obs_overrides(obs.inst, MATCH_RULES))
+    status = bus.status_providers["obs"]
+    room(bus, "Boss_Lace")
+    await program_is(obs, "Boss Fight Scene")
+    await asyncio.to_thread(obs.inst.down)  # SIGTERM: OBS 29 dies at once
+    await wait_for(lambda: not status()["connected"], "the bus to notice OBS is gone")
+    room(bus, "Bellhart_Shop")  # the game goes on meanwhile
+    assert (await http_status(bus))["status"] == "healthy"
+    await asyncio.to_thread(obs.inst.up)  # fresh OBS: program scene is back to "Gameplay"
+    obs.reconnect()
+    await wait_for(lambda: status()["connected"], "the bus to reconnect")
+    await program_is(obs, "Shop Scene")
+    await wait_for(lambda: "re-applied on connect" in status()["last_switches"][0]["reason"],
+                   "the re-apply to be recorded")
