@@ -64,9 +64,19 @@ def types_param(request: web.Request) -> frozenset[str] | None:
     return frozenset(wanted) or None
 
 
+async def read_body(request: web.Request) -> bytes:
+    """The whole body; a 413 naming the limit if it grows past MaxBodyMb (chunked uploads)."""
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[BUS_KEY].config.http.max_body_mb * 1024 * 1024
+        raise ApiError(413, "PAYLOAD_TOO_LARGE", f"the body is over the limit of {int(limit)} bytes "
+                       "([HTTP] MaxBodyMb)", limit_bytes=int(limit)) from None
+
+
 async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or a 400 saying where it broke (aiohttp enforces MaxBodyMb)."""
-    body = await request.read()
+    """The request body as JSON, or a 400 saying where it broke."""
+    body = await read_body(request)
     if not body.strip():
         raise ApiError(400, "INVALID_JSON", "the body is empty; send a JSON object")
     try:
@@ -188,7 +198,7 @@ async def post_configure(request: web.Request) -> web.Response:
 
 async def post_events(request: web.Request) -> web.Response:
     """`POST /api/events`: ingest an object, an array or NDJSON; 200 unless nothing valid was sent."""
-    body = await request.read()
+    body = await read_body(request)
     try:
         result = await ingest(request.app[BUS_KEY].hub, body)
     except BodyError as exc:

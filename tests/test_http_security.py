@@ -127,7 +127,8 @@ async def test_chunked_body_over_the_limit_is_413(bus_factory) -> None:
     async with aiohttp.ClientSession() as session, \
             session.post(bus.url() + "/api/events", data=chunks()) as resp:
         assert resp.status == 413
-        assert (await resp.json())["error"]["code"] == "PAYLOAD_TOO_LARGE"
+        error = (await resp.json())["error"]
+        assert error["code"] == "PAYLOAD_TOO_LARGE" and error["limit_bytes"] == 1024 * 1024
     assert bus.hub.seq == 0
 
 
