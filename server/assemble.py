@@ -16,6 +16,7 @@ from .config import Config
 from .export import install_export
 from .http_service import HttpService
 from .sources.install import install_recorder, install_sources
+from .sources.simulator import install_simulator
 from .speedrun.install import install_speedrun
 from .state import install_state
 from .tcp_timer import install_tcp_timer
@@ -64,4 +65,6 @@ def build_bus(
     install_tcp_timer(bus)  # 9090: timer_command events as lines
     install_obs(bus)  # OBS scene rules (only with [OBS] Enabled or DryRun); never blocks start-up
     install_sources(bus, options)  # replay, --tail, --relay: last, after the ports
+    if options.simulate:  # the demo: Silksong play simulated from the world data
+        install_simulator(bus, options.seed, options.speed)
     return bus

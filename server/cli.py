@@ -13,6 +13,7 @@ from dxbus.obs.commands import add_obs_arguments, add_obs_command, obs_overrides
 
 from . import __version__
 from .assemble import RunOptions, build_bus
+from .banner import Banner
 from .config import Config, ConfigError, load_config
 
 log = logging.getLogger("dxbus")
@@ -130,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from_args(args)
         # Building checks what needs the file system too (e.g. alert sound files).
         bus = build_bus(config, options_from_args(args))
+        bus.add(Banner(bus))  # last: prints the URLs once every port is bound
     except ConfigError as exc:
         print(f"dxbus: configuration error\n{exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,56 @@
+"""The start-up banner: where everything is, printed once every port is bound."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .app import Bus
+
+
+def banner_lines(bus: Bus) -> list[str]:
+    """What to print: the URLs of the bound ports and the folders the bus writes to."""
+    config = bus.config
+    rows: list[tuple[str, str]] = []
+    if "http" in bus.ports:
+        http = bus.url("http")
+        rows += [("Dashboard", f"{http}/"), ("Overlays", f"{http}/overlays"),
+                 ("REST API", f"{http}/api/status")]
+    if "websocket" in bus.ports:
+        rows.append(("Event stream", bus.url("websocket")))
+    if "tcp" in bus.ports:
+        rows.append(("Timer (TCP)", bus.url("tcp")))
+    text_files = getattr(config, "text_files", None)
+    if text_files is not None and getattr(text_files, "enabled", False):
+        rows.append(("Text files", str(bus.path(text_files.directory))))
+    if config.file_export.enable_file_export:
+        rows.append(("Export folder", str(bus.path(config.file_export.directory))))
+    source = ""
+    simulator = bus.status_providers.get("simulator")
+    if simulator is not None:
+        info = simulator()
+        source = f", fed by the Silksong simulator (seed {info['seed']}, speed {info['speed']:g}x)"
+    width = max((len(name) for name, _ in rows), default=0)
+    lines = [f"dxbus {bus.version} is running{source}"]
+    lines += [f"  {name:<{width}}  {where}" for name, where in rows]
+    lines.append("Press Ctrl+C to stop.")
+    return lines
+
+
+class Banner:
+    """Service registered last: prints `banner_lines` when the bus has started."""
+
+    name = "banner"
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    async def start(self) -> None:
+        """Print the banner (stdout, flushed: scripts and tests read it)."""
+        print("\n".join(banner_lines(self.bus)), flush=True)
+
+    async def stop(self) -> None:
+        """Nothing to undo."""
+
+
+__all__ = ["Banner", "banner_lines"]

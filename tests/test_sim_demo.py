@@ -1,0 +1,78 @@
+"""`dxbus demo`: prints where everything is, serves simulated play, exports it, stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from dxbus.assemble import RunOptions
+from dxbus.clock import ManualClock
+from dxbus.sources.simulator import Simulator
+from tests.conftest import BusFactory
+
+
+def test_demo_prints_urls_serves_and_exports(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dxbus.cli", "demo", "--http-port", "0", "--ws-port", "0",
+         "--tcp-port", "0", "--seed", "7", "--speed", "20"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Press Ctrl+C"):
+                break
+        text = "\n".join(lines)
+        assert "fed by the Silksong simulator (seed 7, speed 20x)" in text
+        rows = {line.split()[0]: line.split()[-1] for line in lines if line.startswith("  ")}
+        assert rows["Dashboard"].startswith("http://127.0.0.1:") and rows["Dashboard"].endswith("/")
+        assert rows["Overlays"].endswith("/overlays")
+        assert rows["Event"].startswith("ws://127.0.0.1:")
+        assert rows["Timer"].startswith("127.0.0.1:")
+        assert rows["Export"] == str(tmp_path / "DataExport")
+
+        state: dict = {}
+        while time.monotonic() < deadline:  # simulated play reaches the state
+            with urllib.request.urlopen(rows["Dashboard"] + "api/state", timeout=5) as reply:
+                state = json.loads(reply.read())
+            if state["scene"]["rooms_visited"] >= 2:
+                break
+            time.sleep(0.2)
+        assert state["scene"]["rooms_visited"] >= 2 and state["scene"]["area"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(timeout=30)
+    assert rc == 0
+    files = list((tmp_path / "DataExport").glob("metrics_*.ndjson"))
+    events = [json.loads(line) for f in files for line in f.read_text("utf-8").splitlines()]
+    types = {e["EventType"] for e in events}
+    assert {"scene_transition", "player_update", "timing_update"} <= types
+
+
+async def test_simulator_starts_after_the_ports(bus_factory: BusFactory) -> None:
+    clock = ManualClock()
+    bus = await bus_factory(options=RunOptions(simulate=True, seed=3, speed=1.0), clock=clock)
+    names = [s.name for s in bus.services]
+    sim_index = next(i for i, s in enumerate(bus.services) if isinstance(s, Simulator))
+    for port in ("http", "websocket", "tcp"):
+        port_index = next((i for i, n in enumerate(names) if port in n.lower()), None)
+        if port_index is not None:
+            assert port_index < sim_index
+    first = bus.hub.since(0)[0]
+    assert first.type == "scene_transition" and first.data["to_scene"] == "Tut_01"
+    await clock.advance(3.0)
+    await asyncio.sleep(0)
+    assert bus.state is not None and bus.state.snapshot()["scene"]["current"] is not None
+    assert bus.status_providers["simulator"]()["seed"] == 3
