@@ -154,6 +154,8 @@ class WebSocketStream:
         if not ws.can_prepare(request).ok:
             return _json_error(400, "WEBSOCKET_REQUIRED",
                                "this is the event stream: connect with a WebSocket client")
+        if self.bus.stopping:
+            return _json_error(503, "SHUTTING_DOWN", "the bus is stopping")
         security = self.bus.config.security
         if not origin_allowed(security.origins, request.headers.get("Origin")):
             return _json_error(403, "ORIGIN_NOT_ALLOWED",
@@ -302,7 +304,12 @@ class StreamClient:
 
     def _snapshot(self, types: frozenset[str] | None) -> bytes:
         hub = self.bus.hub
-        state = self.bus.state.snapshot() if getattr(self.bus, "state", None) is not None else {}
+        state: Any = {}
+        if getattr(self.bus, "state", None) is not None:
+            try:
+                state = self.bus.state.snapshot()
+            except Exception:  # the stream must not depend on another part being healthy
+                log.exception("session state snapshot failed; sending an empty state")
         latest = {t: orjson.Fragment(e.raw) for t, e in hub.latest_by_type().items()
                   if types is None or t in types}
         return orjson.dumps({
