@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -156,7 +157,17 @@ MATCH_RULES = [
 ]
 
 
-async def test_prefix_suffix_contains_regex_and_first_match_wins(bus_factory: Any, obs: Obs) -> None:
+async def test_prefix_suffix_contains_regex_and_first_match_wins(bus_factory: Any, obs: Obs,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: set[str] = set()
+    send = obsws.ReqClient.send
+
+    def spy(self: obsws.ReqClient, *args: Any, **kwargs: Any) -> Any:
+        if self is not obs.client:
+            threads.add(threading.current_thread().name)
+        return send(self, *args, **kwargs)
+
+    monkeypatch.setattr(obsws.ReqClient, "send", spy)
     bus = await start_bus(bus_factory, obs_overrides(obs.inst, MATCH_RULES))
     status = bus.status_providers["obs"]
     for name, scene in [
@@ -171,6 +182,7 @@ async def test_prefix_suffix_contains_regex_and_first_match_wins(bus_factory: An
         room(bus, name)
         await program_is(obs, scene)
         await wait_for(lambda: status()["program_scene"] == scene, "the switch to be recorded")  # noqa: B023
+    assert threads == {"dxbus-obs_0"}  # every request on the one OBS worker thread, none on the loop
     last = status()["last_switches"][0]
     assert last["outcome"] == "switched"
     assert "rule 1 (Exact 'Menu_Title') matched room 'Menu_Title'" in last["reason"]
@@ -312,6 +324,72 @@ async def test_unreachable_obs_is_one_message_and_retries_quietly(
     assert "OBS not reachable at ws://127.0.0.1:" in warnings[0].getMessage()
     assert "connection refused" in warnings[0].getMessage()
     assert (await http_status(bus))["status"] == "healthy"
+
+
+async def test_source_actions_show_hide_and_set_text(bus_factory: Any, obs: Obs,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = obs.client
+    try:
+        await asyncio.to_thread(client.create_input, "Gameplay", "Status Text", "text_ft2_source_v2",
+                                {"text": "-"}, False)
+    except obsws.error.OBSSDKRequestError as exc:
+        assert exc.code == 601  # already there from an earlier run of this test
+    rules = [
+        {"On": "player_death", "SetText": {"Status Text": "Died in {location} ({cause})"}},
+        {"Prefix": "Boss_", "Show": ["Status Text"], "ItemScene": "Gameplay"},
+        {"Hide": ["Status Text"], "ItemScene": "Gameplay"},
+    ]
+    bus = await start_bus(bus_factory, obs_overrides(obs.inst, rules))
+
+    async def text() -> str:
+        reply = await asyncio.to_thread(client.send, "GetInputSettings", {"inputName": "Status Text"}, True)
+        return reply["inputSettings"].get("text", "")
+
+    async def shown() -> bool:
+        item = await asyncio.to_thread(client.send, "GetSceneItemId",
+                                       {"sceneName": "Gameplay", "sourceName": "Status Text"}, True)
+        reply = await asyncio.to_thread(client.send, "GetSceneItemEnabled",
+                                        {"sceneName": "Gameplay", "sceneItemId": item["sceneItemId"]}, True)
+        return reply["sceneItemEnabled"]
+
+    room(bus, "Boss_Lace")
+    await wait_for(shown, "Status Text to be shown")
+    bus.hub.emit("player_death", {"location": "Boss_Lace", "cause": "Lace"})
+
+    async def died_text() -> bool:
+        return await text() == "Died in Boss_Lace (Lace)"
+
+    await wait_for(died_text, "the text source to be set")
+    room(bus, "Tut_01")
+
+    async def hidden() -> bool:
+        return not await shown()
+
+    await wait_for(hidden, "Status Text to be hidden")
+    assert obs.inst.password not in caplog.text  # not even at DEBUG, on a successful login
+
+
+async def test_studio_mode_switches_preview_or_program(bus_factory: Any, obs: Obs) -> None:
+    await asyncio.to_thread(obs.client.send, "SetStudioModeEnabled", {"studioModeEnabled": True}, True)
+    try:
+        rules = [{"Prefix": "A_", "Scene": "Scene A"}, {"Prefix": "B_", "Scene": "Scene B"}]
+        bus = await start_bus(bus_factory, obs_overrides(obs.inst, rules))  # StudioMode = "preview"
+        status = bus.status_providers["obs"]
+        await wait_for(lambda: status()["controls"] == "preview", "the bus to see studio mode")
+        room(bus, "A_1")
+
+        async def preview_is_a() -> bool:
+            reply = await asyncio.to_thread(obs.client.send, "GetCurrentPreviewScene", None, True)
+            return reply["currentPreviewSceneName"] == "Scene A"
+
+        await wait_for(preview_is_a, "the preview to switch")
+        assert await obs.program() == "Gameplay"  # the streamer presses Transition
+        other = await start_bus(bus_factory, obs_overrides(obs.inst, rules, StudioMode="program"))
+        room(other, "B_1")
+        await program_is(obs, "Scene B")
+    finally:
+        await asyncio.to_thread(obs.client.send, "SetStudioModeEnabled", {"studioModeEnabled": False}, True)
 
 
 async def test_obs_killed_and_restarted_is_reconnected_to_the_right_scene(
