@@ -8,6 +8,7 @@ imports) with autoescape off: the output is plain text, and overlays insert it w
 from __future__ import annotations
 
 import logging
+import math
 from functools import cache
 from typing import Any
 
@@ -20,24 +21,21 @@ NONE_TEXT = "-"
 
 
 def duration(seconds: Any, decimals: int = 1) -> str:
-    """Format seconds as `m:ss.s` (or `h:mm:ss.s`); anything that is not a number passes through."""
+    """Format seconds as `m:ss.s` (or `h:mm:ss.s`), truncated like a timer; non-numbers pass through."""
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         return NONE_TEXT if seconds is None else str(seconds)
     sign = "-" if seconds < 0 else ""
-    total = abs(float(seconds))
-    hours, rest = divmod(total, 3600)
+    decimals = max(0, min(3, int(decimals)))
+    scale = 10**decimals
+    # Truncate (a timer never shows a second that has not passed); the epsilon absorbs 0.1+0.2 noise.
+    ticks = math.floor(abs(float(seconds)) * scale + 1e-6)
+    whole, frac = divmod(ticks, scale)
+    hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
-    width = 3 + decimals if decimals > 0 else 2
-    sec_text = f"{secs:0{width}.{decimals}f}"
-    # Rounding 59.96 up to "60.0" must carry into the minutes.
-    if float(sec_text) >= 60:
-        secs, minutes = 0.0, minutes + 1
-        if minutes >= 60:
-            minutes, hours = 0, hours + 1
-        sec_text = f"{secs:0{width}.{decimals}f}"
+    sec_text = f"{secs:02d}" + (f".{frac:0{decimals}d}" if decimals else "")
     if hours:
-        return f"{sign}{int(hours)}:{int(minutes):02d}:{sec_text}"
-    return f"{sign}{int(minutes)}:{sec_text}"
+        return f"{sign}{hours}:{minutes:02d}:{sec_text}"
+    return f"{sign}{minutes}:{sec_text}"
 
 
 def _finalize(value: Any) -> Any:

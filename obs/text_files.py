@@ -39,7 +39,7 @@ from dxbus.events import Event
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_. -]{0,99}")
+FILE_NAME = re.compile(r"\w[\w. -]{0,99}")  # \w: any letter, so "muertes.txt" or "死亡.txt" work
 
 DEFAULT_FILES: dict[str, str] = {
     "deaths.txt": "{{ deaths.session }}",
@@ -88,7 +88,8 @@ class TextFilesSection(Section):
     def _files(cls, files: dict[str, str]) -> dict[str, str]:
         for name, source in files.items():
             if not FILE_NAME.fullmatch(name) or ".." in name:
-                raise ValueError(f"{name!r}: a file name only (letters, digits, '.', '-', '_', space)")
+                raise ValueError(
+                    f"{name!r}: a file name only (letters, digits, '.', '-', '_', space; no folders)")
             try:
                 check_template(source)
             except TemplateProblem as exc:
@@ -163,6 +164,7 @@ class TextFileWriter:
         self.bus.hub.add_listener(self.on_event)
         self.flush()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="text-files")
+        await asyncio.sleep(0)  # let the ticker take its first sleep, so the first interval counts
 
     async def stop(self) -> None:
         """Stop ticking and write the final values."""
