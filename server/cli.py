@@ -45,6 +45,9 @@ def make_parser() -> argparse.ArgumentParser:
                                 description="Run the bus. Events arrive by POST /api/events, "
                                 "or from the sources given as options.")
     _add_common(serve)
+    serve.add_argument("--overlays", type=Path, metavar="DIR",
+                       help="a folder of your own overlays (NAME.html.j2 + NAME.toml, assets in DIR/static); "
+                       "one named like a built-in replaces it")
     serve.add_argument("--record", type=Path, metavar="FILE",
                        help="append every event to FILE as NDJSON (replay it with `dxbus replay FILE`)")
     serve.add_argument("--tail", type=Path, metavar="DIR",
@@ -56,6 +59,9 @@ def make_parser() -> argparse.ArgumentParser:
                                description="Run the bus fed by a simulator of real Silksong play, "
                                "and print the URLs of the dashboard and overlays.")
     _add_common(demo)
+    demo.add_argument("--overlays", type=Path, metavar="DIR",
+                       help="a folder of your own overlays (NAME.html.j2 + NAME.toml, assets in DIR/static); "
+                       "one named like a built-in replaces it")
     demo.add_argument("--seed", type=int, help="simulator seed, to reproduce a run")
     demo.add_argument("--speed", type=float, default=1.0, help="time compression (default 1)")
     demo.add_argument("--record", type=Path, metavar="FILE", help="append every event to FILE as NDJSON")
@@ -66,6 +72,9 @@ def make_parser() -> argparse.ArgumentParser:
         "--record, the bus's export files, or the original mod's DataExport files. "
         "Control it while it runs: GET /api/replay, POST /api/replay/{pause,resume,seek,speed,step}.")
     _add_common(replay)
+    replay.add_argument("--overlays", type=Path, metavar="DIR",
+                       help="a folder of your own overlays (NAME.html.j2 + NAME.toml, assets in DIR/static); "
+                       "one named like a built-in replaces it")
     replay.add_argument("files", type=Path, nargs="+", metavar="FILE", help="recordings, played in order")
     replay.add_argument("--speed", type=float, default=1.0,
                         help="playback speed, e.g. 0.5, 1, 2, 10 (default 1)")
@@ -101,6 +110,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
 def options_from_args(args: argparse.Namespace) -> RunOptions:
     """The run options a command implies."""
     options = RunOptions()
+    options.overlays_dir = getattr(args, "overlays", None)
     if args.command == "demo":
         options.simulate = True
         options.seed = args.seed
