@@ -128,10 +128,12 @@ class BusClient:
         self.connected = False
         self.connections = 0
         self.restarts_seen = 0
+        self.failed_attempts = 0
         self.missed = 0  # events the bus no longer held when we came back (ring buffer overrun)
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._closing = False
+        self._closed = asyncio.Event()
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def __aenter__(self) -> BusClient:
@@ -143,6 +145,7 @@ class BusClient:
     async def close(self) -> None:
         """Stop streaming (a running `stream()`/`events()` returns) and release the connections."""
         self._closing = True
+        self._closed.set()
         if self._ws is not None:
             await self._ws.close()
         if self._session is not None:
@@ -239,6 +242,7 @@ class BusClient:
     async def events(self) -> AsyncIterator[BusEvent]:
         """Every event from now on, in Seq order, exactly once, across reconnects, until `close()`."""
         self._closing = False
+        self._closed.clear()
         delay = self.backoff_initial
         while not self._closing:
             try:
@@ -251,9 +255,20 @@ class BusClient:
             except (aiohttp.ClientError, OSError, TimeoutError, BusError) as exc:
                 if self._closing:
                     return
+                self.failed_attempts += 1
                 self.logger.warning("bus unreachable (%s); retrying in %.1f s", exc, delay)
-            await self.clock.sleep(delay)
+            await self._pause(delay)
             delay = min(delay * 2, self.backoff_max)
+
+    async def _pause(self, delay: float) -> None:
+        """The backoff wait, cut short by `close()` so shutdown is prompt."""
+        sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+        closer = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait({sleeper, closer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, closer):
+                task.cancel()
 
     async def _sync_cursor(self) -> dict[str, Any]:
         """Read the bus's identity and decide where to resume (see the module docstring)."""

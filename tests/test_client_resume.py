@@ -178,3 +178,13 @@ async def test_exactly_once_across_a_bus_process_restart(bus_process) -> None:
     assert got.ns() == list(range(80))
     assert client.restarts_seen == 1 and client.instance_id != first_instance
     await got.stop()
+
+
+async def test_close_interrupts_the_backoff() -> None:
+    (port,) = free_ports(1)
+    client = BusClient(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", backoff_initial=30)
+    got = Collector(client)
+    await wait_until(lambda: client.failed_attempts == 1)  # now in its 30 s backoff
+    started = asyncio.get_running_loop().time()
+    await got.stop()
+    assert got.task.done() and asyncio.get_running_loop().time() - started < 2

@@ -186,3 +186,21 @@ def test_multiple_files_and_gaps(tmp_path: Path) -> None:
     b = write_recording(tmp_path / "b.ndjson", [(5000, "x_c", {})])
     entries, _bad = load_timeline([a, b])
     assert [(e.draft.type, e.offset) for e in entries] == [("x_a", 0), ("x_b", 10.0), ("x_c", 11.0)]
+
+
+async def test_replays_the_original_mods_files(tmp_path: Path) -> None:
+    from test_sources_original_format import ORIGINAL_SESSION, write_original
+
+    h = Harness(tmp_path)
+    h.path = write_original(tmp_path / "metrics_20250920_143045.ndjson",
+                            [*ORIGINAL_SESSION[:3], b"garbage\r\n", *ORIGINAL_SESSION[3:]])
+    r = h.replay(start_from="seq:3")  # no Seq in the original's files: events count from 1
+    await r.start()
+    await h.clock.advance(5)
+    assert [e.type for _, e in h.seen] == ["scene_transition", "scene_update", "combat_damage",
+                                           "combat_damage", "scene_transition", "combat_stats"]
+    assert h.times()[:3] == [(0, "scene_transition"), (0.1, "scene_update"), (1.0, "combat_damage")]
+    assert h.seen[-2][1].data["from_scene"] == "Tut_01"
+    assert r.status()["skipped_lines"] == 1
+    assert r.status()["skipped"][0].startswith(f"{h.path}:4: not JSON")
+    await r.stop()

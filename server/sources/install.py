@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..config import ConfigError
 from ..recorder import Recorder
 from .relay import RelaySource
 from .replay import ReplaySource, install_routes
@@ -26,10 +27,13 @@ def install_recorder(bus: Bus, options: RunOptions) -> Recorder | None:
 def install_sources(bus: Bus, options: RunOptions) -> None:
     """`dxbus replay FILE...`, `--tail DIR`, `--relay URL`: registered after the ports."""
     if options.replay:
-        replay = ReplaySource(
-            bus, [bus.path(str(f)) for f in options.replay], speed=options.speed,
-            loop=options.replay_loop, start_from=options.replay_from, paused=options.replay_paused,
-        )
+        try:
+            replay = ReplaySource(
+                bus, [bus.path(str(f)) for f in options.replay], speed=options.speed,
+                loop=options.replay_loop, start_from=options.replay_from, paused=options.replay_paused,
+            )
+        except ValueError as exc:  # a bad --speed or --from: worded for the command line
+            raise ConfigError(f"replay: {exc}") from None
         bus.add(replay)
         bus.route_installers.append(install_routes(replay))
     if options.tail is not None:

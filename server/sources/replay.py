@@ -123,10 +123,17 @@ def parse_start(text: str) -> dict[str, Any]:
     kind, sep, rest = text.partition(":")
     if sep and kind in ("seq", "time", "scene"):
         if kind == "seq":
+            if not rest.strip().isdigit():
+                raise SeekError(f"--from {text!r}: seq: needs a whole number")
             return {"seq": int(rest)}
         if kind == "time":
             target = parse_start(rest)
-            return target if "time" in target else {"time": float(rest)}
+            if "time" in target:
+                return target
+            try:
+                return {"time": float(rest)}
+            except ValueError:
+                raise SeekError(f"--from {text!r}: time: needs seconds (90, 90s, 1:30)") from None
         return {"scene": rest}
     if text.isdigit():
         return {"seq": int(text)}
@@ -187,7 +194,11 @@ class ReplaySource:
         self.bus.status_providers["replay"] = self.status
         self._anchor(0)
         if self.start_from:
-            self._loop_start = self.seek(**self.start_from).index
+            try:
+                self._loop_start = self.seek(**self.start_from).index
+            except SeekError as exc:
+                # Start-up failures are reported by `dxbus` as one line when they are OSErrors.
+                raise OSError(f"replay: --from: {exc}") from None
         self._reschedule()
         # Let the player reach its first wait, so events due at once go out before start returns.
         await asyncio.sleep(0)
