@@ -250,6 +250,12 @@ class ObsService:
 
     # -- bus events ------------------------------------------------------------------------
     def _on_bus_event(self, event: Any) -> None:
+        try:
+            self._handle_bus_event(event)
+        except Exception:  # a bug here must not disturb the hub or the other listeners
+            log.exception("OBS: handling event #%s (%s) failed", event.seq, event.type)
+
+    def _handle_bus_event(self, event: Any) -> None:
         etype = event.type
         if etype == OVERLAY_RELOAD:
             if self.section.refresh_browser_sources:

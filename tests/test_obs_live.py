@@ -288,6 +288,17 @@ async def test_missing_scene_is_one_warning_and_the_rest_works(bus_factory: Any,
                         "scene is created in OBS"]
 
 
+async def test_creating_a_missing_scene_reapplies_the_rules(bus_factory: Any, obs: Obs) -> None:
+    rules = [{"Prefix": "Late_", "Scene": "Late Scene"}]
+    bus = await start_bus(bus_factory, obs_overrides(obs.inst, rules))
+    room(bus, "Late_1")
+    await wait_for(lambda: bus.status_providers["obs"]()["last_switches"], "the failed switch")
+    assert await obs.program() == "Gameplay"
+    await asyncio.to_thread(obs.client.create_scene, "Late Scene")  # the streamer adds it
+    await program_is(obs, "Late Scene")
+    assert bus.status_providers["obs"]()["missing_scenes"] == []
+
+
 async def http_status(bus: Any) -> dict:
     async with aiohttp.ClientSession() as session, session.get(bus.url("http") + "/api/status") as resp:
         assert resp.status == 200
