@@ -237,7 +237,7 @@ class AlertsSection(Section):
     # Most alerts waiting; beyond it the lowest-priority, oldest one is dropped.
     max_queue: Annotated[int, Field(ge=1, le=1000)] = 20
     history_size: Annotated[int, Field(ge=1, le=1000)] = 50
-    # The user's own sounds, served at /alerts/sounds/<file>; a name found here wins over the
+    # The user's own sounds, served at /static/user-sounds/<file>; a name found here wins over the
     # built-in sound of the same name.
     sounds_directory: str = "sounds"
     master_volume: Volume = 1.0

@@ -2,7 +2,7 @@
 
 - `GET /api/alerts`: the alert on screen, the queue (show order) and recent history.
 - `POST /api/alerts/test` `{"rule": "death"}` (optional `"data": {...}` fields): fire an alert now.
-- `GET /alerts/sounds/{name}`: a file from the user's sounds folder (plain names only).
+- `GET /static/user-sounds/{name}`: a file from the user's sounds folder (plain names only).
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ def install_routes(service: AlertService) -> Any:
         app[SERVICE_KEY] = service
         app.router.add_get("/api/alerts", get_alerts)
         app.router.add_post("/api/alerts/test", post_test)
-        app.router.add_get("/alerts/sounds/{name}", get_sound)
+        # Under /static/ because overlays only play sounds from there; registered before the
+        # overlays' catch-all `/static/{path}` (build_bus installs alerts first), so it wins.
+        app.router.add_get("/static/user-sounds/{name}", get_sound)
 
     return install
 

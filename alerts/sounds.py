@@ -1,8 +1,8 @@
 """Where alert sounds come from: the user's folder first, then the sounds shipped in `static/sounds/`.
 
 A sound is named by its file name in the config (`Sound = "victory.wav"`); the `alert` event carries
-the URL the overlay plays: `/alerts/sounds/<file>` for the user's folder, `/static/sounds/<file>`
-for the built-in ones.
+the URL the overlay plays: `/static/user-sounds/<file>` for the user's folder, `/static/sounds/<file>`
+for the built-in ones (overlays only play sounds from under `/static/`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from urllib.parse import quote
 AUDIO_SUFFIXES = frozenset({".wav", ".ogg", ".oga", ".mp3", ".opus", ".webm", ".m4a", ".flac"})
 # Plain file names only: no folders, no leading dot, so a name can never leave its folder.
 SOUND_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_. ()+-]{0,127}")
-USER_PREFIX = "/alerts/sounds/"
+USER_PREFIX = "/static/user-sounds/"
 BUILTIN_PREFIX = "/static/sounds/"
 
 
