@@ -115,6 +115,7 @@ class GameState:
 
     room: str | None = None
     boss: str | None = None  # the boss of a running fight
+    boss_room: str | None = None  # its arena: leaving it ends the fight
     paused: bool = False
     # rule index -> (active until, subject); instant triggers
     held: dict[int, tuple[float, str | None]] = field(default_factory=dict)
@@ -155,14 +156,21 @@ class RuleSet:
                 started.add("room")
                 if self.is_menu(room):
                     started.add("menu")
+                if st.boss is not None and st.boss_room and room != st.boss_room:
+                    # Left the arena mid-fight: the attempt is over (as the session state sees it).
+                    started.add("boss_end")
+                    subject_of["boss_end"] = st.boss
+                    st.boss = None
         elif event_type in BOSS_START_EVENTS:
             phase = str(data.get("phase", "start"))
             name = data.get("boss_name")
             name = name if isinstance(name, str) else "boss"
-            if phase == "start" and st.boss is None:
+            if phase == "start" and st.boss != name:
                 st.boss = name
+                arena = data.get("scene")
+                st.boss_room = arena if isinstance(arena, str) and arena else st.room
                 started.add("boss")
-            elif phase in ("defeated", "end", "died") and st.boss is not None:
+            elif phase in ("defeated", "defeat", "end", "died") and st.boss is not None:
                 started.add("boss_end")
                 subject_of["boss_end"] = st.boss
                 st.boss = None

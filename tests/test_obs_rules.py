@@ -152,6 +152,15 @@ def test_boss_fight_switches_and_returns_to_the_previous_scene() -> None:
     assert run(d, 25) == ["Just Gameplay"]
 
 
+def test_leaving_the_arena_ends_the_fight() -> None:
+    d = director([{"On": "boss", "Scene": "Boss Fight Scene", "ReturnToPrevious": True}])
+    room(d, "Bone_05", 0)
+    d.on_event("boss_encounter", {"boss_name": "Bell Beast", "phase": "start"}, 1)
+    assert run(d, 1) == ["Boss Fight Scene"]
+    room(d, "Bone_04", 2)  # ran away
+    assert run(d, 2) == ["Gameplay"]
+
+
 def test_return_waits_for_an_earlier_rule_that_took_over() -> None:
     d = director([{"On": "death", "Scene": "Death Cam", "HoldSeconds": 4},
                   {"On": "boss", "Scene": "Boss Fight Scene", "ReturnToPrevious": True}])
