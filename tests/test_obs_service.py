@@ -107,3 +107,31 @@ def test_obs_explain_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     config.write_text('[[OBS.Rules]]\nRegex = "("\nScene = "A"\n', encoding="utf-8")
     assert main(["obs", "--config", str(config), "explain", "X"]) == 2
     assert "[OBS] Rules.0.Regex = '(': Value error, invalid regular expression" in capsys.readouterr().err
+
+
+EVIL_SCENE = "<img src=x onerror=alert(1)>"
+
+
+@pytest.mark.browser
+async def test_dashboard_obs_card_shows_switches(bus_factory: Any, chromium_path: str) -> None:
+    from conftest import CHROMIUM_ARGS
+    from playwright.async_api import async_playwright
+
+    rules = [{"Prefix": "Boss_", "Scene": EVIL_SCENE}, {"Scene": "Gameplay"}]
+    bus = await bus_factory(overrides={"OBS": {"DryRun": True, "Rules": rules}}, clock=ManualClock())
+    bus.hub.emit("scene_transition", {"to_scene": "Boss_Lace"})
+    await wait_for(lambda: bus.status_providers["obs"]()["last_switches"], "a dry-run switch")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(bus.url("http") + "/")
+            assert await page.text_content("#obs-conn") == "dry-run"
+            assert EVIL_SCENE in (await page.text_content("#obs-switches") or "")  # text, not markup
+            bus.hub.emit("scene_transition", {"to_scene": "Tut_01"})  # the 2 s refresh picks it up
+            await page.wait_for_function(
+                "document.querySelector('#obs-switches tr td:nth-child(2)').textContent === 'Gameplay'",
+                timeout=8000)
+            assert await page.evaluate("document.querySelectorAll('#obs-switches img').length") == 0
+        finally:
+            await browser.close()
