@@ -17,6 +17,9 @@ from .config import Detectors
 
 # A boss kill is often reported twice (`boss_encounter` phase defeated, then `boss_defeated`).
 BOSS_DEDUP_SECONDS = 10.0
+# How long a `boss_encounter` defeated waits for the `boss_defeated` that carries the game's own
+# fight time, before alerting with the time measured on the bus clock.
+BOSS_DEFER_SECONDS = 1.0
 ABILITY_EVENTS = ("ability_obtained", "ability_unlocked")
 
 
@@ -27,6 +30,8 @@ class Trigger:
     rule: str
     fields: dict[str, Any]
     event: Event | None = None
+    # > 0: not yet; the service calls `DetectorSet.settle_deferred(trigger)` after this many seconds.
+    delay: float = 0.0
 
 
 @dataclass
@@ -91,6 +96,7 @@ class DetectorSet:
         self.best: dict[str, float] = {}
         self.boss_started: dict[str, float] = {}
         self.last_defeat: dict[str, float] = {}
+        self.pending_defeat: dict[str, tuple[float, Event]] = {}
 
     def seed(self, state: dict[str, Any] | None) -> None:
         """Carry over what the session state already knows (bests, areas seen, abilities)."""
@@ -219,16 +225,36 @@ class DetectorSet:
         if phase == "start":
             self.boss_started[name] = self.clock.monotonic()
             self.room.boss = name
-        elif phase == "defeated":
-            self._defeat(name, None, event, out)
+        elif phase == "defeated" and name not in self.pending_defeat and not self._recent_defeat(name):
+            self.pending_defeat[name] = (self.clock.monotonic(), event)
+            out.append(Trigger("boss_defeated", {"boss_name": name}, event, delay=BOSS_DEFER_SECONDS))
 
     def _on_boss_defeated(self, event: Event, out: list[Trigger]) -> None:
         name = event.data.get("boss_name")
         if isinstance(name, str) and name:
-            self._defeat(name, _number(event.data.get("time")), event, out)
+            # The game's own fight time wins over a pending `boss_encounter` defeated.
+            pending = self.pending_defeat.pop(name, None)
+            self._defeat(name, _number(event.data.get("time")), event, out,
+                         at=pending[0] if pending else None)
 
-    def _defeat(self, name: str, fight_time: float | None, event: Event, out: list[Trigger]) -> None:
-        now = self.clock.monotonic()
+    def settle_deferred(self, trigger: Trigger) -> list[Trigger]:
+        """A deferred boss kill whose `boss_defeated` never came: alert with the bus clock's time."""
+        name = trigger.fields.get("boss_name")
+        pending = self.pending_defeat.pop(name, None) if isinstance(name, str) else None
+        if pending is None or name is None:
+            return []
+        at, event = pending
+        out: list[Trigger] = []
+        self._defeat(name, None, event, out, at=at)
+        return [t for t in out if getattr(self.config, t.rule).enabled]
+
+    def _recent_defeat(self, name: str) -> bool:
+        last = self.last_defeat.get(name)
+        return last is not None and self.clock.monotonic() - last < BOSS_DEDUP_SECONDS
+
+    def _defeat(self, name: str, fight_time: float | None, event: Event, out: list[Trigger],
+                at: float | None = None) -> None:
+        now = self.clock.monotonic() if at is None else at
         last = self.last_defeat.get(name)
         if last is not None and now - last < BOSS_DEDUP_SECONDS:
             return

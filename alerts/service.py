@@ -5,6 +5,7 @@ Registered in `build_bus`; the queue publishes `alert` events back on the bus (s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -49,6 +50,7 @@ class AlertService:
         self.rules_by_event: dict[str, list[Rule]] = {}
         for rule in self.config.rules:
             self.rules_by_event.setdefault(rule.event, []).append(rule)
+        self._deferred: set[asyncio.Task[None]] = set()
         self.queue = AlertQueue(bus.clock, self._publish, self.config.gap_seconds,
                                 self.config.max_queue, self.config.history_size)
 
@@ -83,6 +85,8 @@ class AlertService:
     async def stop(self) -> None:
         """Stop listening and pacing."""
         self.bus.hub.remove_listener(self.on_event)
+        for task in list(self._deferred):
+            task.cancel()
         await self.queue.stop()
 
     # -- events --------------------------------------------------------------------------------
@@ -95,7 +99,20 @@ class AlertService:
             if rule.enabled and all_match(rule.conditions, event.data):
                 triggers.append(Trigger(rule.name, event.data, event))
         for trigger in triggers:
-            self.fire(trigger)
+            if trigger.delay > 0:
+                self._defer(trigger)
+            else:
+                self.fire(trigger)
+
+    def _defer(self, trigger: Trigger) -> None:
+        async def later() -> None:
+            await self.bus.clock.sleep(trigger.delay)
+            for settled in self.detectors.settle_deferred(trigger):
+                self.fire(settled)
+
+        task = asyncio.get_running_loop().create_task(later(), name="alert-deferred")
+        self._deferred.add(task)
+        task.add_done_callback(self._deferred.discard)
 
     def fire(self, trigger: Trigger, test: bool = False) -> tuple[str, Alert]:
         """Render the trigger's alert and offer it to the queue; returns (what happened, alert)."""

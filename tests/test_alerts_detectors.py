@@ -59,13 +59,27 @@ async def test_boss_defeated_reports_fight_time_first_kill_and_new_best(feed: Fe
     assert faster.fields["new_best"] is True and faster.fields["previous_best"] == 80.0
 
 
-async def test_boss_defeat_reported_twice_alerts_once_and_times_from_the_clock(feed: Feed) -> None:
+async def test_boss_defeat_reported_twice_alerts_once_with_the_games_time(feed: Feed) -> None:
     feed("boss_encounter", boss_name="Moss Mother", phase="start")
     await feed.wait(42)
-    [trigger] = feed("boss_encounter", boss_name="Moss Mother", phase="defeated")
-    assert trigger.fields["fight_time"] == 42.0
+    [deferred] = feed("boss_encounter", boss_name="Moss Mother", phase="defeated")
+    assert deferred.delay > 0  # waits for the boss_defeated that carries the game's time
+    [trigger] = feed("boss_defeated", boss_name="Moss Mother", time=41.25)
+    assert trigger.fields["fight_time"] == 41.25
+    assert feed.detectors.settle_deferred(deferred) == []
+    await feed.wait(2)
+    assert feed("boss_defeated", boss_name="Moss Mother", time=41.25) == []
+    assert feed("boss_encounter", boss_name="Moss Mother", phase="defeated") == []
+
+
+async def test_boss_defeat_without_boss_defeated_times_from_the_clock(feed: Feed) -> None:
+    feed("boss_encounter", boss_name="Lace", phase="start")
+    await feed.wait(30)
+    [deferred] = feed("boss_encounter", boss_name="Lace", phase="defeated")
     await feed.wait(1)
-    assert feed("boss_defeated", boss_name="Moss Mother", time=42.0) == []
+    [trigger] = feed.detectors.settle_deferred(deferred)
+    assert trigger.rule == "boss_defeated" and trigger.fields["fight_time"] == 30.0
+    assert trigger.fields["first_kill"] is True
 
 
 async def test_perfect_room_needs_a_fight_and_no_damage(feed: Feed) -> None:

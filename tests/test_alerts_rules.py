@@ -138,3 +138,26 @@ async def test_every_detector_can_be_test_fired(tmp_path: Path) -> None:
     _, boss = rig.service.fire_test("BossDefeated")
     assert boss.message == "Lace defeated in 1:23.4 - NEW BEST!"
     await rig.stop()
+
+
+async def test_a_boss_kill_reported_only_by_boss_encounter_still_alerts(tmp_path: Path) -> None:
+    rig = await Rig(tmp_path).start()
+    await rig.emit("boss_encounter", boss_name="Lace", phase="start")
+    await rig.advance(65)
+    await rig.emit("boss_encounter", boss_name="Lace", phase="defeated")
+    assert rig.shown == []
+    await rig.advance(1)
+    assert rig.messages == ["Lace defeated in 1:05.0"]
+    assert rig.shown[0][0] == 66.0
+    await rig.stop()
+
+
+async def test_a_boss_kill_reported_twice_alerts_once_with_the_games_time(tmp_path: Path) -> None:
+    rig = await Rig(tmp_path).start()
+    await rig.emit("boss_encounter", boss_name="Lace", phase="start")
+    await rig.advance(65)
+    await rig.emit("boss_encounter", boss_name="Lace", phase="defeated")
+    await rig.emit("boss_defeated", boss_name="Lace", time=64.5)
+    await rig.advance(30)
+    assert rig.messages == ["Lace defeated in 1:04.5"]
+    await rig.stop()
