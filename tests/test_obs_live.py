@@ -283,6 +283,7 @@ async def test_missing_scene_is_one_warning_and_the_rest_works(bus_factory: Any,
     await wait_for(lambda: bus.status_providers["obs"]()["last_switches"], "the failed switch")
     room(bus, "A_1")
     await program_is(obs, "Scene A")
+    assert (await http_status(bus))["obs"]["missing_scenes"] == ["No Such Scene"]  # still serving
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert warnings == ["OBS has no scene 'No Such Scene' (rule 1): those rules cannot switch until the "
                         "scene is created in OBS"]
