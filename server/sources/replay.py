@@ -43,6 +43,8 @@ LOOP_GAP_SECONDS = 1.0
 MIN_SPEED, MAX_SPEED = 0.01, 1000.0
 # Yield to the loop after this many back-to-back events so a burst never starves the ports.
 BURST = 200
+# Events one `step` may publish at once (they go out without yielding to the loop).
+MAX_STEP = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,8 +261,8 @@ class ReplaySource:
 
     def step(self, count: int = 1) -> list[Event]:
         """Pause, then publish the next `count` events at once (wrapping if looping)."""
-        if count < 1:
-            raise SeekError("count must be at least 1")
+        if not 1 <= count <= MAX_STEP:
+            raise SeekError(f"count must be from 1 to {MAX_STEP}")
         self.pause()
         out: list[Event] = []
         for _ in range(count):
