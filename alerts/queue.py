@@ -14,7 +14,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dxbus.clock import Clock, utc_iso
@@ -45,7 +45,6 @@ class Alert:
     count: int = 1
     created: float = 0.0
     shown_at: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
         """The `alert` event's Data (the contract overlays render)."""

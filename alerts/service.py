@@ -21,6 +21,9 @@ from .templates import render
 
 log = logging.getLogger(__name__)
 
+# An alert is a banner: event text rendered into it (a long custom string) is cut here.
+MAX_MESSAGE_CHARS = 500
+
 
 def _state_of(bus: Any) -> dict[str, Any]:
     """The session state snapshot, or {} when the bus has no state (yet)."""
@@ -131,11 +134,11 @@ class AlertService:
         if not is_rule:
             context.update(trigger.fields)
         message_src, merge_src = pick("message"), pick("merge_message")
-        message = render(message_src, {**context, "count": 1}, fallback=trigger.rule)
+        message = _clip(render(message_src, {**context, "count": 1}, fallback=trigger.rule))
 
         def remerge(count: int) -> str:
             source = merge_src or message_src
-            text = render(source, {**context, "count": count}, fallback=trigger.rule)
+            text = _clip(render(source, {**context, "count": count}, fallback=trigger.rule))
             return text if merge_src else f"{text} (x{count})"
 
         sound = pick("sound")
@@ -191,6 +194,10 @@ class AlertService:
         """A short line for `/api/status`."""
         return {"enabled": self.config.enabled, "queued": len(self.queue.pending),
                 "showing": self.queue.current.rule if self.queue.current else None}
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "\u2026"
 
 
 def _find(name: str, specs: dict[str, AlertSpec]) -> str:

@@ -148,16 +148,14 @@ class TextFileWriter:
         self.last_error: str | None = None
         self._alert: tuple[str, float] | None = None  # (message, monotonic end)
         self._task: asyncio.Task[None] | None = None
+        self._directory_ok = False
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
         """Create the folder and every file (rendered from the current state), then tick."""
         if not self.config.enabled:
             return
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OSError(exc.errno, f"[TextFiles] Directory {self.directory}: {exc.strerror}") from None
+        self._make_directory()
         for item in self.files:
             with contextlib.suppress(OSError):
                 item.written = item.path.read_text(encoding="utf-8")  # unchanged files stay untouched
@@ -209,8 +207,27 @@ class TextFileWriter:
                 self._alert = None
         return {**snapshot, "state": snapshot, "alert": alert}
 
+    def _make_directory(self) -> bool:
+        # Not fatal: the bus keeps running and the next tick tries again (e.g. a drive plugged in later).
+        if self._directory_ok:
+            return True
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if self.last_error is None:
+                log.error("[TextFiles] Directory %s cannot be created (%s); retrying", self.directory,
+                          exc.strerror or exc)
+            self.last_error = f"{self.directory}: {exc.strerror or exc}"
+            return False
+        self._directory_ok = True
+        for item in self.files:
+            item.written = None  # a new folder is empty: every file gets written again
+        return True
+
     def flush(self) -> None:
         """Render every file; write those whose text changed (or that need a new mtime)."""
+        if not self._make_directory():
+            return
         context = self.context()
         wall = self.clock.time()
         second = math.floor(wall)
@@ -226,6 +243,8 @@ class TextFileWriter:
             atomic_write(item.path, item.wanted, mtime=wall)
         except OSError as exc:
             # Typically Windows: OBS or an editor has the file open. Keep it dirty; next tick retries.
+            if isinstance(exc, FileNotFoundError):
+                self._directory_ok = False  # the folder was removed under us: recreate it
             item.failures += 1
             self.last_error = f"{item.path}: {exc}"
             if item.failures in (1, 20) or item.failures % 1000 == 0:

@@ -168,3 +168,23 @@ def test_bad_files_config(files: dict[str, str], words: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(None, {"TextFiles": {"Files": files}})
     assert "[TextFiles] Files" in str(info.value) and words in str(info.value)
+
+
+async def test_an_unwritable_folder_is_not_fatal_and_is_retried(tmp_path: Path) -> None:
+    (tmp_path / "obs-text").write_text("a file where the folder should be")
+    rig = Rig(tmp_path)
+    await rig.writer.start()  # the bus keeps running
+    assert rig.writer.last_error and "obs-text" in rig.writer.last_error
+    (tmp_path / "obs-text").unlink()
+    rig.emit("player_death", location="Bone_05")
+    await rig.clock.advance(0.25)
+    assert rig.read("deaths.txt") == "1"
+    # Removed while running: recreated on the next ticks.
+    for path in rig.dir.iterdir():
+        path.unlink()
+    rig.dir.rmdir()
+    rig.emit("player_death", location="Bone_05")
+    await rig.clock.advance(0.5)
+    assert rig.read("deaths.txt") == "2"
+    assert sorted(p.name for p in rig.dir.iterdir()) == sorted(DEFAULT_FILES)
+    await rig.writer.stop()
