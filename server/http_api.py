@@ -9,8 +9,7 @@ import logging
 from typing import Any
 
 import orjson
-from aiohttp import web
-from aiohttp.web_urldispatcher import _default_expect_handler
+from aiohttp import HttpVersion11, web
 
 from .app import Bus
 from .configure import apply_configure
@@ -245,7 +244,9 @@ async def expect_small_body(request: web.Request) -> None:
     length = request.content_length
     if length is not None and length > limit:
         return
-    await _default_expect_handler(request)
+    if request.version == HttpVersion11 and request.headers.get("Expect", "").lower() == "100-continue":
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the 100 is not part of the reply's size
 
 
 def install_api_routes(app: web.Application) -> None:

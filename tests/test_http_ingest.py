@@ -114,3 +114,17 @@ async def test_ingest_with_requests_and_text_content_type(bus: Bus) -> None:
         headers={"Content-Type": "application/x-ndjson"}, timeout=5))
     assert reply.status_code == 200 and reply.json()["accepted"] == 1
 
+
+
+async def test_curl_ndjson_upload_with_100_continue(bus: Bus, tmp_path) -> None:
+    pad = "z" * 500
+    lines = [orjson.dumps({"EventType": "custom_event", "Data": {"i": i, "pad": pad}}) for i in range(5000)]
+    upload = tmp_path / "events.ndjson"
+    upload.write_bytes(b"\n".join(lines))
+    proc = await asyncio.create_subprocess_exec(
+        "curl", "-s", "-H", "Expect: 100-continue", "--data-binary", f"@{upload}",
+        bus.url() + "/api/events", stdout=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    reply = orjson.loads(out)
+    assert reply["accepted"] == 5000 and reply["rejected"] == 0
+    assert [e.data["i"] for e in bus.hub.since(0)] == list(range(5000))
