@@ -307,3 +307,17 @@ async def test_shutdown_closes_clients_going_away(bus_factory, session) -> None:
     stopping = asyncio.create_task(bus.stop())
     assert (await closed(ws))[0] == 1001
     await stopping
+
+
+async def test_frames_of_every_length_class_arrive_intact(bus: Bus, session) -> None:
+    plain = await connect(session, bus)
+    deflated = await connect(session, bus, compress=15)
+    events = [bus.hub.emit("custom_event", {"text": "y" * n}) for n in (10, 200, 1000)]
+    assert all(e is not None for e in events)
+    overhead = len(events[-1].raw) - 1000  # same Seq width for the next one
+    big = bus.hub.emit("custom_event", {"text": "z" * (65_536 - overhead)})
+    assert big is not None and len(big.raw) == 65_536  # the 64-bit length form (16-bit below it)
+    events.append(big)
+    for ws in (plain, deflated):
+        for event in events:
+            assert (await ws.receive()).data.encode() == event.raw
