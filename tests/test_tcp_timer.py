@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import aiohttp
 import pytest
 
 from dxbus.app import Bus
@@ -145,3 +146,13 @@ async def test_connection_limit_and_disabled_port(bus_factory) -> None:
     kept.close()
     off = await bus_factory({"TCP": {"EnableTcpServer": False}})
     assert "tcp" not in off.ports
+
+
+async def test_manual_http_routes_reach_timer_clients(bus: Bus) -> None:
+    reader, writer = await open_client(bus)
+    async with aiohttp.ClientSession() as session:
+        for command in ("start", "split", "reset"):
+            async with session.post(f"{bus.url('http')}/api/livesplit/{command}") as resp:
+                assert resp.status == 200
+    assert [await line(reader) for _ in range(3)] == [b"start\n", b"split\n", b"reset\n"]
+    writer.close()
