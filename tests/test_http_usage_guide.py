@@ -159,5 +159,14 @@ async def test_health_mp_display_from_a_local_file(
                 "document.getElementById('health').textContent === '2/5'", timeout=10_000)
             assert await page.text_content("#mp") == "66/99"
             assert not errors, errors
+
+            # "Missing Events": the configuration check from a local page logs the settings
+            check = tmp_path / "check.html"
+            check.write_text(f'<script src="{(GUIDE / "check_configuration.js").as_uri()}"></script>')
+            page2 = await browser.new_page()
+            async with page2.expect_console_message(lambda m: m.text.startswith("Enabled features:")) as msg:
+                await page2.goto(check.as_uri())
+            logged = await (await msg.value).args[1].json_value()
+            assert logged["export_player_data"] is True and logged["update_frequency_hz"] == 10
         finally:
             await browser.close()
