@@ -15,7 +15,7 @@ ASSET_SUFFIXES = frozenset({
     ".js", ".mjs", ".css", ".map", ".json", ".txt",
     ".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".ico", ".avif",
     ".woff", ".woff2", ".ttf", ".otf",
-    ".mp3", ".ogg", ".oga", ".wav", ".m4a", ".webm", ".mp4",
+    ".mp3", ".ogg", ".oga", ".opus", ".flac", ".wav", ".m4a", ".webm", ".mp4",
 })
 
 for _suffix, _type in ((".woff2", "font/woff2"), (".woff", "font/woff"), (".mjs", "text/javascript"),

@@ -191,6 +191,7 @@ def install_overlays(bus: Bus, overlays_dir: Path | None = None) -> OverlayPages
         app.router.add_get("/overlays/{name}", pages.overlay)
         app.router.add_get("/api/overlays", pages.catalog)
         app.router.add_post("/api/overlays/{name}/test", pages.send_test)
+        # A catch-all: routes added before it (the alert engine's /static/user-sounds/...) still win.
         app.router.add_get("/static/{path:.*}", pages.static)
 
     def status() -> dict[str, Any]:

@@ -126,6 +126,22 @@
     if (el && el.textContent !== text) el.textContent = text;
   }
 
+  /**
+   * Run `fn` in the next animation frame, batched: decoration (animations) starts just before the
+   * frame that paints the DOM change, so it never delays the DOM write and never costs an extra frame.
+   */
+  var frameQueue = [];
+  function nextFrame(fn) {
+    if (frameQueue.push(fn) > 1) return;
+    requestAnimationFrame(function () {
+      var batch = frameQueue;
+      frameQueue = [];
+      for (var i = 0; i < batch.length; i++) {
+        try { batch[i](); } catch (err) { console.error("[dxbus] frame callback failed", err); }
+      }
+    });
+  }
+
   /** URL of a static asset, carrying the page's token (the HTTP port may require it). */
   function assetUrl(path) {
     var url = new URL(path, window.location.origin);
@@ -337,6 +353,7 @@
     parseSetting: parseSetting,
     readSettings: readSettings,
     formatTime: formatTime,
+    nextFrame: nextFrame,
     setText: setText,
     assetUrl: assetUrl,
     sound: sound,
