@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import struct
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from aiohttp import WSMsgType, web
 
 from .app import Bus
 from .clock import utc_iso
-from .events import EVENT_TYPE_PATTERN
+from .events import EVENT_TYPE_PATTERN, Event
 from .security import origin_allowed, presented_token, token_matches
 from .subscription import Subscription, SubscriptionClosed
 
@@ -148,6 +148,25 @@ class WebSocketStream:
         self.bus = bus
         self.options = options or StreamOptions()
         self.clients: set[StreamClient] = set()
+        # Uncompressed clients are written by one flush per loop iteration (see `on_event`);
+        # compressed ones have a writer task each (the deflate step is aiohttp's and async).
+        self.direct: set[StreamClient] = set()
+        self._flush_scheduled = False
+
+    def on_event(self, event: Event) -> None:
+        """Hub listener: after this publish has reached every queue, flush the direct clients once.
+
+        Listeners run before the queues are offered the event, so the flush is deferred to the loop;
+        a burst of events published in one go is then written as one batch per client.
+        """
+        if self.direct and not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        for client in tuple(self.direct):
+            client.pump()
 
     @property
     def enabled(self) -> bool:
@@ -228,6 +247,8 @@ class StreamClient:
         self._writer: asyncio.Task[None] | None = None
         self._deadline: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[Any] | None = None  # the task closing the socket, once one is
+        self._paused = False  # direct client waiting for its socket to drain
+        self._tasks: set[asyncio.Task[None]] = set()  # a direct client's drain watch or close
 
     # -- life cycle -------------------------------------------------------------------------
     async def run(self) -> None:
@@ -266,8 +287,9 @@ class StreamClient:
         if closer is not None and closer is not asyncio.current_task() and not closer.done():
             # Another task is closing the socket with a reason: let that handshake finish.
             await asyncio.wait({closer}, timeout=self.options.close_timeout + 1)
-        for task in (self._deadline, self._writer):
-            if task is not None and not task.done():
+        self.stream.direct.discard(self)
+        for task in (self._deadline, self._writer, *self._tasks):
+            if task is not None and not task.done() and task is not asyncio.current_task():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
@@ -311,10 +333,62 @@ class StreamClient:
     def _start_stream(self) -> None:
         """Snapshot and subscribe in one step (no await between), so nothing is missed or doubled."""
         query = self._query
-        assert query is not None
+        assert query is not None and self.transport is not None
         first = self._snapshot(query.types) if query.snapshot else None
         self.sub = self.bus.hub.subscribe(types=query.types, since_seq=query.since_seq, name=self.name)
-        self._writer = asyncio.create_task(self._write_loop(first), name=f"ws-writer {self.name}")
+        if self.ws.compress:
+            self._writer = asyncio.create_task(self._write_loop(first), name=f"ws-writer {self.name}")
+            return
+        if first is not None:
+            self.transport.write(text_frame_header(len(first)) + first)
+        self.stream.direct.add(self)
+        self.pump()  # the since_seq replay, at once
+
+    def pump(self) -> None:
+        """Write what this client's queue holds, one socket write per batch, without waiting.
+
+        Called by the stream's flush after events were published. When the socket buffer passes
+        the high-water mark the client is paused until it drains (`_resume_when_writable`); the hub
+        keeps queueing meanwhile and gives up on the client if it falls too far behind.
+        """
+        sub = self.sub
+        transport = self.transport
+        if self._paused or self._closer is not None or sub is None or transport is None:
+            return
+        if sub.closed_reason is not None:
+            self._paused = True
+            self._background(self._close_behind(sub.closed_reason))
+            return
+        if transport.is_closing():
+            return
+        high_water = self.options.high_water
+        while batch := sub.get_nowait(self.options.batch):
+            transport.write(b"".join([part for event in batch
+                                      for part in (text_frame_header(len(event.raw)), event.raw)]))
+            if transport.get_write_buffer_size() > high_water:
+                self._paused = True
+                self._background(self._resume_when_writable())
+                return
+
+    async def _resume_when_writable(self) -> None:
+        try:
+            await self._wait_writable()
+        except SubscriptionClosed as exc:
+            await self._close_behind(exc.reason)
+            return
+        except ConnectionError:
+            return
+        self._paused = False
+        self.pump()
+
+    async def _close_behind(self, reason: str) -> None:
+        log.info("websocket %s closed: %s", self.name, reason)
+        await self.close(CLOSE_POLICY, reason)
+
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro, name=f"ws {self.name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _snapshot(self, types: frozenset[str] | None) -> bytes:
         hub = self.bus.hub
@@ -334,29 +408,17 @@ class StreamClient:
         })
 
     async def _write_loop(self, first: bytes | None) -> None:
+        """A compressed client's writer: aiohttp deflates (small frames without suspending)."""
         sub = self.sub
-        transport = self.transport
-        assert sub is not None and transport is not None
+        assert sub is not None
         send = self.ws.send_frame
         text = WSMsgType.TEXT
-        compressed = bool(self.ws.compress)
         try:
             if first is not None:
                 await send(first, text)
             while True:
-                batch = await sub.get_batch(self.options.batch)
-                if compressed:
-                    # The deflate context is aiohttp's; small frames are compressed and written
-                    # without suspending.
-                    for event in batch:
-                        await send(event.raw, text)
-                else:
-                    # One socket write for the whole batch instead of one per frame: the system
-                    # call, not the framing, is the cost of fan-out (bench/README.md).
-                    if transport.is_closing():
-                        raise ConnectionResetError("socket closed")
-                    transport.write(b"".join([part for event in batch
-                                              for part in (text_frame_header(len(event.raw)), event.raw)]))
+                for event in await sub.get_batch(self.options.batch):
+                    await send(event.raw, text)
                 # Flow control once per batch: see _wait_writable.
                 if self._buffered() > self.options.high_water:
                     await self._wait_writable()
@@ -426,8 +488,8 @@ class StreamClient:
             return
         if self._deadline is not None:
             self._deadline.cancel()
-        self._start_stream()
         await self._send(b'{"type":"authenticated","success":true}')
+        self._start_stream()
 
     async def _on_subscribe(self, kind: str, msg: dict[str, Any]) -> None:
         sub = self.sub
@@ -527,6 +589,7 @@ class WebSocketService:
 def install_websocket(bus: Bus, options: StreamOptions | None = None) -> WebSocketStream:
     """Register the stream in `build_bus`: its port, the `/ws` route, and its status."""
     stream = WebSocketStream(bus, options)
+    bus.hub.add_listener(stream.on_event)
     bus.add(WebSocketService(bus, stream))
     bus.route_installers.append(stream.install)
     bus.status_providers["websocket"] = stream.status
