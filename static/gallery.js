@@ -156,12 +156,19 @@
 
   document.querySelectorAll("article.card").forEach(card);
 
+  // Browsers allow sound only after a click on the page; any click here unlocks every preview.
   var unmute = document.getElementById("unmute");
-  unmute.addEventListener("click", function () {
-    document.querySelectorAll("iframe").forEach(function (f) {
-      if (f.contentWindow) f.contentWindow.postMessage("dx-unmute", window.location.origin);
-    });
+  var unlocked = false;
+  function unlock(frame) {
+    if (frame.contentWindow) frame.contentWindow.postMessage("dx-unmute", window.location.origin);
+  }
+  document.querySelectorAll("iframe").forEach(function (f) {
+    f.addEventListener("load", function () { if (unlocked) unlock(f); });  // previews loaded later
+  });
+  document.addEventListener("click", function () {
+    unlocked = true;
+    document.querySelectorAll("iframe").forEach(unlock);
     unmute.classList.add("on");
-    unmute.textContent = "\ud83d\udd0a Sound enabled in the previews";
+    unmute.textContent = "Sound enabled in the previews";
   });
 })();
