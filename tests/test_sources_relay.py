@@ -129,3 +129,19 @@ async def test_backoff_doubles_on_the_bus_clock(tmp_path: Path) -> None:
         assert relay.connected is False and relay.failed_attempts >= 6
     finally:
         await relay.stop()
+
+
+async def test_token_from_the_url(tmp_path: Path) -> None:
+    mod = FakeOriginalMod(token="s3cret")
+    await mod.start()
+    bus = Bus(load_config(None), base_dir=tmp_path)
+    relay = RelaySource(bus, f"ws://127.0.0.1:{mod.port}/?token=s3cret", backoff_initial=0.05)
+    await relay.start()
+    try:
+        assert relay.url == f"ws://127.0.0.1:{mod.port}/" and "s3cret" not in str(relay.status())
+        await wait_until(lambda: any(c.authenticated for c in mod.clients))
+        await mod.broadcast("custom_event", {"n": 1})
+        await wait_until(lambda: relay.events_relayed == 1)
+    finally:
+        await relay.stop()
+        await mod.stop()

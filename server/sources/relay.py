@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 import orjson
@@ -41,6 +41,15 @@ def host_header(url: str) -> str:
     return f"localhost:{port}" if port else "localhost"
 
 
+def split_token(url: str) -> tuple[str, str | None]:
+    """`ws://localhost:9091/?token=T` -> (`ws://localhost:9091/`, `T`)."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    token = query.pop("token", [None])[0]
+    rest = urlencode(query, doseq=True)
+    return urlunsplit(parts._replace(query=rest)), token
+
+
 class RelaySource:
     """A service relaying the original mod's WebSocket into the hub."""
 
@@ -56,8 +65,10 @@ class RelaySource:
         connect_timeout: float = 5.0,
     ) -> None:
         self.bus = bus
-        self.url = url
-        self.token = token
+        # `?token=` on the URL is the command line's way to give the game's AuthToken; the original
+        # wants it as a header and again in an auth message, never in the URL it ignores anyway.
+        self.url, url_token = split_token(url)
+        self.token = token or url_token
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.connect_timeout = connect_timeout

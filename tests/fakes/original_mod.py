@@ -9,7 +9,9 @@ Written from `shared/background/original-bus.md` section 2:
   `{"Timestamp","EventType","Data"}` followed by `"\\n"` inside the frame;
 - JSON keepalive: every `ping_interval` a client with an unanswered ping (no `{"type":"pong"}`
   within `pong_timeout`) is dropped, otherwise it gets `{"type":"ping","timestamp":...}`;
-- `ping` -> `pong`, `subscribe` -> `subscribed` (never filters), unknown types ignored.
+- `ping` -> `pong`, `subscribe` -> `subscribed` (never filters), unknown types ignored;
+- with a token: the upgrade needs `Authorization: Bearer <token>` (401 otherwise), and the client
+  gets broadcasts only after `{"type":"auth","token":...}` (-> `authenticated`).
 Timestamps are Newtonsoft's default: 0-7 fraction digits, trailing zeros trimmed, `Z`.
 """
 
@@ -39,13 +41,17 @@ class FakeClient:
     ws: web.WebSocketResponse
     pending_ping: bool = False
     last_pong: float = field(default_factory=time.monotonic)
+    authenticated: bool = True
     received: list[dict[str, Any]] = field(default_factory=list)
 
 
 class FakeOriginalMod:
     """Start with `await mod.start()`, feed with `await mod.broadcast(type, data)`, kill with `stop()`."""
 
-    def __init__(self, ping_interval: float = 30.0, pong_timeout: float = 10.0, seed: int = 1) -> None:
+    def __init__(
+        self, ping_interval: float = 30.0, pong_timeout: float = 10.0, seed: int = 1, token: str = ""
+    ) -> None:
+        self.token = token
         self.ping_interval = ping_interval
         self.pong_timeout = pong_timeout
         self.port = 0
@@ -94,7 +100,7 @@ class FakeOriginalMod:
         envelope = orjson.dumps({"type": "metric", "timestamp": timestamp, "eventType": event_type,
                                  "data": data}).decode()
         raw = orjson.dumps({"Timestamp": timestamp, "EventType": event_type, "Data": data}).decode() + "\n"
-        for client in list(self.clients):
+        for client in [c for c in self.clients if c.authenticated]:
             frames = [envelope, raw]
             self._random.shuffle(frames)
             for frame in frames:
@@ -109,13 +115,15 @@ class FakeOriginalMod:
             return web.Response(status=400, text="Bad Request (Invalid host)")
         if request.headers.get("Upgrade", "").lower() != "websocket":
             return web.Response(status=400)
+        if self.token and request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.Response(status=401)
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
-        client = FakeClient(ws)
+        client = FakeClient(ws, authenticated=not self.token)
         self.clients.append(client)
         self.connections += 1
         await ws.send_str(orjson.dumps({"type": "hello", "version": "1.0.0",
-                                        "authentication": False}).decode())
+                                        "authentication": bool(self.token)}).decode())
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -128,7 +136,11 @@ class FakeOriginalMod:
                     continue
                 client.received.append(body)
                 kind = str(body.get("type", body.get("op", ""))).lower()
-                if kind == "pong":
+                if kind in ("auth", "authenticate"):
+                    client.authenticated = body.get("token", body.get("authentication")) == self.token
+                    await ws.send_str(orjson.dumps({"type": "authenticated",
+                                                    "success": client.authenticated}).decode())
+                elif kind == "pong":
                     client.pending_ping = False
                     client.last_pong = time.monotonic()
                 elif kind == "ping":
