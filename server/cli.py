@@ -15,6 +15,7 @@ from . import __version__
 from .assemble import RunOptions, build_bus
 from .banner import Banner
 from .config import Config, ConfigError, load_config
+from .speedrun.cli import add_livesplit_command, livesplit_overrides, run_livesplit_standalone
 
 log = logging.getLogger("dxbus")
 
@@ -83,6 +84,7 @@ def make_parser() -> argparse.ArgumentParser:
                         help="start at a recorded Seq (120), a time (90s, 1:30) or a scene (Bone_05)")
     replay.add_argument("--pause", action="store_true", help="start paused (step with POST /api/replay/step)")
     add_obs_command(commands)
+    add_livesplit_command(commands, _add_common)
     return parser
 
 
@@ -104,6 +106,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
     put("FileExport", "Directory", args.export_dir)
     for key, value in obs_overrides(args).items():
         put("OBS", key, value)
+    for key, value in livesplit_overrides(args).items():
+        put("LiveSplit", key, value)
     return load_config(path, overrides)
 
 
@@ -139,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_obs_command(args)
     try:
         config = config_from_args(args)
+        if getattr(args, "bus", None):  # `dxbus livesplit --bus HOST:PORT`: only the bridge
+            return run_livesplit_standalone(args, config)
         # Building checks what needs the file system too (e.g. alert sound files).
         bus = build_bus(config, options_from_args(args))
         bus.add(Banner(bus))  # last: prints the URLs once every port is bound

@@ -207,7 +207,7 @@ class LiveSplitBridge:
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.close()
-            with contextlib.suppress(OSError, ConnectionError, asyncio.CancelledError):
+            with contextlib.suppress(OSError, ConnectionError):
                 await writer.wait_closed()
 
     async def _ask(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, query: str) -> str:
