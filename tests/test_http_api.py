@@ -6,11 +6,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import aiohttp.web
 import orjson
 import pytest
+from conftest import bus_overrides
 
 from dxbus.app import Bus
+from dxbus.assemble import build_bus
 from dxbus.clock import ManualClock, utc_iso
+from dxbus.config import load_config
 
 JSON_UTF8 = "application/json; charset=utf-8"
 
@@ -241,3 +245,32 @@ async def test_http_connection_count_goes_back_to_zero(bus: Bus, client: aiohttp
     await call(client, "GET", bus.url() + "/api/status")
     assert bus.connections["http"] == 0
     assert bus.connection_limiter.open_for("127.0.0.1") == 0
+
+
+async def test_a_crashing_handler_is_a_json_500_and_the_port_keeps_serving(
+    tmp_path, client: aiohttp.ClientSession
+) -> None:
+    async def boom(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        raise RuntimeError("secret detail")
+
+    bus = build_bus(load_config(None, bus_overrides(tmp_path)), base_dir=tmp_path)
+    bus.route_installers.append(lambda app, _bus: app.router.add_get("/boom", boom))
+    await bus.start()
+    try:
+        async with client.get(bus.url() + "/boom", headers={"Origin": "null"}) as resp:
+            assert resp.status == 500 and resp.headers["Access-Control-Allow-Origin"] == "*"
+            body = await resp.json()
+        assert body["error"]["code"] == "INTERNAL_ERROR" and "secret" not in body["error"]["message"]
+        status, _ = await call(client, "GET", bus.url() + "/api/status")
+        assert status == 200
+    finally:
+        await bus.stop()
+
+
+async def test_stopping_bus_answers_503(bus: Bus, client: aiohttp.ClientSession) -> None:
+    bus.stopping = True
+    try:
+        status, body = await call(client, "GET", bus.url() + "/api/status")
+    finally:
+        bus.stopping = False
+    assert status == 503 and body["error"]["code"] == "SHUTTING_DOWN"
