@@ -77,9 +77,9 @@ async def test_splits_overlay_shows_the_run(browser: Any, buses: BusMaker, tmp_p
 
 async def test_practice_overlay_counts_attempts(browser: Any, buses: BusMaker) -> None:
     bus = await buses.make()
-    async with aiohttp.ClientSession() as http:
-        async with http.post(bus.url() + "/api/practice", json={"boss": "Moss Mother"}) as resp:
-            assert resp.status == 200
+    async with aiohttp.ClientSession() as http, \
+            http.post(bus.url() + "/api/practice", json={"boss": "Moss Mother"}) as resp:
+        assert resp.status == 200
     page, console = await open_overlay(browser, bus, "practice", "tenths=0")
     await page.wait_for_function("document.getElementById('practice-target').textContent === 'Moss Mother'")
     scene(bus, "Tut_01", "Tut_03")
