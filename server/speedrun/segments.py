@@ -19,7 +19,6 @@ from typing import Any
 
 import orjson
 
-from ..events import Event
 from ..world import World, load_world
 from .route import RouteSpec
 from .split_rules import SplitEngine
@@ -90,10 +89,10 @@ class SegmentBook:
     def _time(self, engine: SplitEngine, now: float) -> float:
         return round(engine.game_time(now) if self.timing == "game" else engine.real_time(now), 6)
 
-    def after(self, event: Event, engine: SplitEngine, now: float) -> None:
-        """After the engine saw `event`: a room change inside a run closes one visit, opens the next."""
+    def after(self, event_type: str, engine: SplitEngine, now: float) -> None:
+        """After the engine saw an event: a room change inside a run closes one visit, opens the next."""
         fresh = self.sync(engine, now)
-        if event.type != "scene_transition" or engine.phase != "running" or fresh:
+        if event_type != "scene_transition" or engine.phase != "running" or fresh:
             return
         scene = engine.scene
         if scene is None or (self.visits and self.visits[-1].scene == scene and self.visits[-1].left is None):

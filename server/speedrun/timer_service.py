@@ -68,7 +68,7 @@ class TimerService:
         elif event.type not in ("player_update", "timing_update"):
             for command in self.engine.feed(event.type, event.data, now):
                 self._publish(command)
-            self.book.after(event, self.engine, now)
+            self.book.after(event.type, self.engine, now)
         self.book.sync(self.engine, now)
         self.practice.observe(event, now)
 
