@@ -65,10 +65,10 @@ class Fight:
 
 
 def _num(value: Any) -> float | None:
-    """A JSON number as float (bools are not numbers here)."""
+    """A JSON number as it came (an int stays an int, so `5` is not shown as `5.0`), else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    return value
 
 
 def _text(value: Any) -> str | None:
@@ -113,8 +113,8 @@ class SessionState:
         self.position: tuple[float | None, float | None] = (None, None)
         self.deaths_session = 0
         self.session_death_locations: dict[str, int] = {}
-        self.damage_dealt = 0.0
-        self.damage_taken = 0.0
+        self.damage_dealt: float = 0
+        self.damage_taken: float = 0
         self.enemies_killed = 0
         self.scene: str | None = None
         self.previous_scene: str | None = None
@@ -165,7 +165,7 @@ class SessionState:
             self.game_session_time = (session_time, now)
 
     def _combat_damage(self, data: dict[str, Any], now: float) -> None:
-        damage = _num(data.get("damage")) or 0.0
+        damage = _num(data.get("damage")) or 0
         if data.get("is_player_damage") is True:
             self.damage_taken += damage
             remaining = _num(data.get("player_health_remaining"))
@@ -192,7 +192,7 @@ class SessionState:
     def _player_death(self, data: dict[str, Any], now: float) -> None:
         self.deaths_session += 1
         self.deaths_total += 1
-        self.health = 0.0
+        self.health = 0
         location = _text(data.get("location")) or _text(data.get("scene")) or self.scene
         if location:
             self.death_locations[location] = self.death_locations.get(location, 0) + 1
