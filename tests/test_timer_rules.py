@@ -207,3 +207,19 @@ def test_bad_routes_are_named_clearly(raw: dict, message: str) -> None:
     with pytest.raises(RouteError) as info:
         parse_route(raw, "my-route.toml")
     assert message in str(info.value) and str(info.value).startswith("my-route.toml: ")
+
+
+def test_the_timer_section_overrides_the_route_file(tmp_path) -> None:
+    from dxbus.config import load_config
+
+    (tmp_path / "r.toml").write_text('name = "file"\n[[splits]]\nboss = "Widow"\n')
+    config = load_config(None, {"Timer": {
+        "Route": "r.toml", "GameTime": True, "Reset": [{"Menu": True}],
+        "Splits": [{"Name": "Mosshome", "Enter": "Mosstown_01", "From": "Bone_05"},
+                   {"Boss": "SisterSplinter", "Then": "transition"}]}})
+    r = config.timer.build_route(tmp_path)
+    assert r.name == "file" and r.game_time and r.reset[0].menu
+    assert [(s.name, s.enter, s.from_, s.boss, s.then) for s in r.splits] == [
+        ("Mosshome", "Mosstown_01", "Bone_05", None, None),
+        ("Sister Splinter", None, None, "Sister Splinter", "transition")]
+    assert load_config(None, {}).timer.build_route(tmp_path) == builtin_route()
