@@ -442,6 +442,7 @@ class ObsService:
 
     def _on_obs_event(self, name: str, data: dict[str, Any]) -> None:
         now = self.clock.monotonic()
+        log.debug("OBS event %s %s", name, {k: v for k, v in data.items() if k != "scenes"})
         if name == "ExitStarted":
             self._lost.set()
             return
@@ -466,7 +467,29 @@ class ObsService:
             self.preview_scene = scene
         if name != controlled:
             return
-        if self.director.on_obs_scene(scene, now):
+        if self.director.expects(scene, now):
+            self.director.on_obs_scene(scene, now)
+            return
+        # Not ours. OBS 29 sometimes reports the scene a Cut transition leaves rather than the one it
+        # enters, so ask OBS what is live before calling it a manual change.
+        self._tasks.append(asyncio.ensure_future(self._check_manual(scene, preview)))
+
+    async def _check_manual(self, scene: str, preview: bool) -> None:
+        request = "GetCurrentPreviewScene" if preview else "GetCurrentProgramScene"
+        try:
+            reply = await self.link.call(self.link.request, request) or {}
+        except Exception as exc:
+            log.debug("OBS: could not check a scene change: %s", _describe(exc))
+            return
+        actual = reply.get("currentPreviewSceneName" if preview else "currentProgramSceneName")
+        if preview:
+            self.preview_scene = actual
+        else:
+            self.program_scene = actual
+        if actual != scene:
+            log.debug("OBS: ignored a stale scene event for %r (OBS shows %r)", scene, actual)
+            return
+        if self.director.on_obs_scene(scene, self.clock.monotonic()):
             record = self.director.history[-1]
             log.info("OBS: %r chosen by hand in OBS: %s", scene, record.outcome)
         self._kick.set()

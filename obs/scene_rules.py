@@ -368,12 +368,20 @@ class Director:
             self._plan(Pending(ret[1], None, f"return after {ret[0].label} ended ({cause})", now))
             return
         if winner is None:
-            if self.pending is not None and self.pending.rule is not None:
+            in_flight = self.in_flight is not None and self.pending is not None and (
+                self.in_flight.scene == self.pending.scene)
+            if self.pending is not None and self.pending.rule is not None and not in_flight:
                 self._note(now, self.pending.scene, self.pending.reason, "cancelled: trigger ended first")
                 self.pending = None
             return
         reason = f"{winner.label} matched {self.rules.describe_trigger(winner)} ({cause})"
         self._plan(Pending(winner.scene, winner, reason, now + winner.spec.delay_seconds))
+
+    def expects(self, scene: str, now: float) -> bool:
+        """Is an OBS report of `scene` explained by our own switches (an echo or a duplicate)?"""
+        if scene == self.live or (self.in_flight is not None and self.in_flight.scene == scene):
+            return True
+        return any(name == scene and now - at <= ECHO_WINDOW for name, at in self._requested)
 
     def on_obs_scene(self, scene: str, now: float) -> bool:
         """OBS reports the controlled scene changed; True if it was a manual change (not ours)."""
@@ -466,7 +474,13 @@ class Director:
                     self._return_to is None or self._return_to[0].index != rule.index):
                 self._return_to = (rule, previous)
         self.hold_until = now + dwell
-        return self._note(now, switch.scene, switch.reason, "dry-run" if dry_run else "switched")
+        record = self._note(now, switch.scene, switch.reason, "dry-run" if dry_run else "switched")
+        if rule is not None and self._return_to is not None and self._return_to[0] is rule and (
+                not self.rules.active(rule, now)):
+            # The trigger ended while the switch was on its way to OBS: decide the return now.
+            self._winner_key = ("in flight",)
+            self.reevaluate(now, "ended during the switch")
+        return record
 
     def next_wakeup(self, now: float) -> float | None:
         """The next time `reevaluate`/`step` can change something (None: only a new event can)."""

@@ -48,6 +48,9 @@ class ObsInstance:
     host: str
     port: int
     password: str
+    events: obsws.EventClient | None = None
+    last_event_scene: str | None = None  # the last CurrentProgramSceneChanged, seen by the test itself
+    last_event_at: float = 0.0
 
     def _env(self) -> dict[str, str]:
         return dict(os.environ, OBS_CI_DIR=str(self.dir), OBS_WS_PORT=str(self.port),
@@ -56,8 +59,19 @@ class ObsInstance:
     def up(self) -> None:
         subprocess.run([str(HARNESS / "obs-ci-up.sh")], env=self._env(), check=True,
                        stdout=subprocess.DEVNULL)
+        self.last_event_scene = SCENES[0]  # OBS starts on the first scene of the collection
+        self.events = obsws.EventClient(host=self.host, port=self.port, password=self.password, timeout=5,
+                                        subs=1 << 2)
+
+        def on_current_program_scene_changed(data: Any) -> None:
+            self.last_event_scene, self.last_event_at = data.scene_name, time.monotonic()
+
+        self.events.callback.register(on_current_program_scene_changed)
 
     def down(self, keep: bool = True) -> None:
+        if self.events is not None:
+            self.events.disconnect()
+            self.events = None
         subprocess.run([str(HARNESS / "obs-ci-down.sh"), str(self.dir), *(["--keep"] if keep else [])],
                        check=False)
 
@@ -105,7 +119,12 @@ class Obs:
 @pytest.fixture
 async def obs(obs_instance: ObsInstance) -> Any:
     view = Obs(obs_instance)
-    await view.set_program("Gameplay")  # every test starts from the same live scene
+    if await view.program() != "Gameplay":  # every test starts from the same live scene
+        await view.set_program("Gameplay")
+    # OBS sends CurrentProgramSceneChanged when the transition ends (the next frame with Cut, at 10 fps).
+    # Let the events of earlier switches go out before a bus connects: a late one would look manual.
+    await wait_for(lambda: obs_instance.last_event_scene == "Gameplay"
+                   and time.monotonic() - obs_instance.last_event_at > 0.25, "OBS's scene events to settle")
     yield view
     view.client.disconnect()
 
@@ -128,6 +147,19 @@ async def program_is(obs: Obs, scene: str, timeout: float = 8.0) -> None:
     async def check() -> bool:
         return await obs.program() == scene
     await wait_for(check, f"OBS program scene {scene!r}", timeout)
+
+
+async def switched(bus: Any, obs: Obs, scene: str) -> None:
+    """OBS shows `scene` AND the bus has processed OBS's reply (OBS answers our own reads first)."""
+    await program_is(obs, scene)
+    await wait_for(lambda: bus.status_providers["obs"]()["program_scene"] == scene and
+                   bus.status_providers["obs"]()["pending"] is None, f"the bus to record {scene!r}")
+
+
+def last_outcome(bus: Any) -> str | None:
+    """The outcome of the bus's newest OBS decision record."""
+    records = bus.status_providers["obs"]()["last_switches"]
+    return records[0]["outcome"] if records else None
 
 
 def obs_overrides(inst: ObsInstance, rules: list[dict], **keys: Any) -> dict[str, Any]:
@@ -203,7 +235,7 @@ async def test_min_dwell_holds_back_flapping_rooms(bus_factory: Any, obs: Obs) -
     rules = [{"Prefix": "A_", "Scene": "Scene A"}, {"Prefix": "B_", "Scene": "Scene B"}]
     bus = await start_bus(bus_factory, obs_overrides(obs.inst, rules, MinDwellSeconds=5), clock)
     room(bus, "A_1")
-    await program_is(obs, "Scene A")
+    await switched(bus, obs, "Scene A")  # the dwell counts from here
     for name in ["B_1", "A_1", "B_1"]:  # a player running back and forth through a door
         await clock.advance(0.5)
         room(bus, name)
@@ -234,11 +266,11 @@ async def test_manual_switch_pauses_automation(bus_factory: Any, obs: Obs) -> No
     bus = await start_bus(bus_factory, obs_overrides(obs.inst, rules, ManualPauseSeconds=30), clock)
     status = bus.status_providers["obs"]
     room(bus, "A_1")
-    await program_is(obs, "Scene A")
+    await switched(bus, obs, "Scene A")
     await obs.set_program("Just Chatting")  # the streamer takes over in OBS
     await wait_for(lambda: status()["paused_until"], "automation to pause")
     room(bus, "B_1")
-    await wait_for(lambda: status()["last_switches"][0]["outcome"].startswith("held: automation paused"),
+    await wait_for(lambda: (last_outcome(bus) or "").startswith("held: automation paused"),
                    "the switch to be held")
     assert await obs.program() == "Just Chatting"
     await clock.advance(30)
@@ -248,15 +280,14 @@ async def test_manual_switch_pauses_automation(bus_factory: Any, obs: Obs) -> No
 async def test_protected_scene_holds(bus_factory: Any, obs: Obs) -> None:
     rules = [{"Prefix": "A_", "Scene": "Scene A"}]
     bus = await start_bus(bus_factory, obs_overrides(obs.inst, rules, ProtectedScenes=["BRB"]))
-    status = bus.status_providers["obs"]
     await obs.set_program("BRB")
-    await wait_for(lambda: status()["program_scene"] == "BRB", "the bus to see BRB")
+    await wait_for(lambda: last_outcome(bus) == "noted", "the bus to see BRB")
     room(bus, "A_1")
-    await wait_for(lambda: status()["last_switches"][0]["outcome"] == "held: 'BRB' is a protected scene",
-                   "the protected hold")
+    await wait_for(lambda: last_outcome(bus) == "held: 'BRB' is a protected scene", "the protected hold")
     assert await obs.program() == "BRB"
     await obs.set_program("Gameplay")  # back from the break
-    await wait_for(lambda: status()["program_scene"] == "Gameplay", "the bus to see Gameplay")
+    await wait_for(lambda: bus.status_providers["obs"]()["last_switches"][0]["scene"] == "Gameplay",
+                   "the bus to see Gameplay")
     room(bus, "A_2")
     await program_is(obs, "Scene A")
 

@@ -152,6 +152,17 @@ def test_boss_fight_switches_and_returns_to_the_previous_scene() -> None:
     assert run(d, 25) == ["Just Gameplay"]
 
 
+def test_fight_ending_while_the_switch_is_in_flight_still_returns() -> None:
+    d = director([{"On": "boss", "Scene": "Boss Fight Scene", "ReturnToPrevious": True}])
+    d.on_event("boss_encounter", {"boss_name": "Lace", "phase": "start"}, 0)
+    switch = d.step(0)
+    assert switch is not None and switch.scene == "Boss Fight Scene"
+    d.on_event("boss_defeated", {"boss_name": "Lace"}, 0.001)  # before OBS answered
+    d.done(switch, 0.002)
+    assert run(d, 0.002) == ["Gameplay"]
+    assert "cancelled" not in " ".join(r.outcome for r in d.history)
+
+
 def test_leaving_the_arena_ends_the_fight() -> None:
     d = director([{"On": "boss", "Scene": "Boss Fight Scene", "ReturnToPrevious": True}])
     room(d, "Bone_05", 0)

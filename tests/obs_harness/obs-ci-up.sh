@@ -92,6 +92,7 @@ cat > "$CFG/plugin_config/obs-websocket/config.json" <<JSON
 JSON
 
 # --- Xvfb on a free display (-displayfd avoids display-number races) ---
+rm -f "$OBS_CI_DIR/display"  # a restart in the same dir must not read the previous run's display number
 Xvfb -displayfd 5 -screen 0 1280x720x24 -nolisten tcp -noreset 5>"$OBS_CI_DIR/display" >"$OBS_CI_DIR/xvfb.log" 2>&1 &
 XVFB_PID=$!
 for _ in $(seq 1 100); do [ -s "$OBS_CI_DIR/display" ] && break; sleep 0.1; done
