@@ -158,3 +158,12 @@ async def test_stop_is_prompt_and_final() -> None:
     seq = hub.seq
     await asyncio.sleep(0)
     assert hub.seq == seq and events
+
+
+def test_bad_speed_is_a_config_error() -> None:
+    from dxbus.assemble import RunOptions, build_bus
+    from dxbus.config import ConfigError, load_config
+
+    for speed in (0.0, -1.0, float("nan")):
+        with pytest.raises(ConfigError, match="--speed"):
+            build_bus(load_config(None), RunOptions(simulate=True, speed=speed))

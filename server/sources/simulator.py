@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock
 from ..collection import CollectionPolicy
+from ..config import ConfigError
 from ..world import Boss, World, load_world
 
 if TYPE_CHECKING:
@@ -675,6 +676,8 @@ class Simulator:
 
 def install_simulator(bus: Bus, seed: int | None, speed: float) -> Simulator:
     """Register the simulator (after the ports, so no client misses its first events)."""
+    if not (0 < speed <= 1000):  # also rejects NaN
+        raise ConfigError(f"--speed {speed:g}: must be above 0 and at most 1000")
     simulator = Simulator(bus.hub, bus.clock, bus.policy, load_world(), seed, speed)
     bus.add(simulator)
     bus.status_providers["simulator"] = simulator.status
