@@ -104,6 +104,11 @@ def config_from_args(args: argparse.Namespace) -> Config:
     put("WebSocket", "Port", args.ws_port)
     put("TCP", "Port", args.tcp_port)
     put("FileExport", "Directory", args.export_dir)
+    if args.command == "replay":
+        # A rehearsal must not touch the live session's files: replayed deaths would count again in
+        # the persisted totals, and replayed events would land among the real exports.
+        put("State", "File", "dxbus-replay-state.json")
+        put("FileExport", "Directory", args.export_dir or str(Path("DataExport") / "replay"))
     for key, value in obs_overrides(args).items():
         put("OBS", key, value)
     for key, value in livesplit_overrides(args).items():

@@ -77,3 +77,15 @@ async def test_client_livesplit_bridge(bus) -> None:
     assert lines == ["start", "split", "time:12.5"]
     await client.close()
     bridge.cancel()
+
+
+def test_replay_keeps_away_from_the_live_files() -> None:
+    from dxbus.cli import config_from_args
+
+    parser = make_parser()
+    config = config_from_args(parser.parse_args(["replay", "x.ndjson", "--config", "/dev/null"]))
+    assert config.state.file == "dxbus-replay-state.json"
+    assert Path(config.file_export.directory) == Path("DataExport/replay")
+    config = config_from_args(parser.parse_args(["replay", "x.ndjson", "--export-dir", "Mine"]))
+    assert config.file_export.directory == "Mine"
+    assert config_from_args(parser.parse_args(["serve"])).state.file == "dxbus-state.json"
