@@ -403,7 +403,7 @@ class Simulation:
                                        "total_kills": self.kills, "scene": self.scene})
             self.fight = None
             self.activity = "walk"
-            self._move_past(enemy)
+            self._clear_dead()
 
     def _do_boss(self, dt: float) -> None:
         enemy = self.fight
@@ -437,9 +437,9 @@ class Simulation:
                       if s not in self.abilities]
             if skills and self.rng.random() < 0.5:
                 self._collect("silk_skill", self.rng.choice(skills))
-            self._move_past(enemy)
+            self._clear_dead()
 
-    def _move_past(self, enemy: Enemy) -> None:
+    def _clear_dead(self) -> None:
         # Hornet carries on: the dead enemy (hp 0) no longer blocks the way.
         room = self.room
         if room is not None:
