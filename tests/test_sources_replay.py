@@ -204,3 +204,18 @@ async def test_replays_the_original_mods_files(tmp_path: Path) -> None:
     assert r.status()["skipped_lines"] == 1
     assert r.status()["skipped"][0].startswith(f"{h.path}:4: not JSON")
     await r.stop()
+
+
+def test_derived_events_are_not_replayed(tmp_path: Path) -> None:
+    path = write_recording(tmp_path / "d.ndjson", [
+        (0, "alert", {"id": "x"}),
+        (0, "timer_command", {"command": "split", "source": "rules"}),
+        (0, "timer_command", {"command": "pause", "source": "loads"}),
+        (0, "timer_command", {"command": "start", "source": "manual"}),
+        (0, "timer_command", {"command": "split", "source": "stream_deck"}),
+        (0, "overlay_reload", {"path": "x"}),
+        (0, "player_death", {"location": "Bone_05"}),
+    ])
+    entries, _ = load_timeline([path])
+    assert [(e.draft.type, e.draft.data.get("source")) for e in entries] == [
+        ("timer_command", "manual"), ("timer_command", "stream_deck"), ("player_death", None)]

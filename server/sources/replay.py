@@ -63,11 +63,18 @@ class Entry:
         return self.recorded_seq if self.recorded_seq is not None else self.index + 1
 
 
+# Events this bus makes itself from game events (alert queue, hot reload, snapshots): a replay
+# derives them again from the replayed events, so the recorded copies are not played.
+DERIVED_TYPES = frozenset({"alert", "bus_snapshot", "overlay_reload"})
+# `timer_command` sources of the split rules and load remover (manual commands are replayed).
+DERIVED_TIMER_SOURCES = frozenset({"rules", "loads"})
+
+
 def is_derived(draft: Draft) -> bool:
     """Events the bus itself derives from game events (re-derived on replay, so not replayed)."""
-    if draft.type in ("alert", "bus_snapshot"):
+    if draft.type in DERIVED_TYPES:
         return True
-    return draft.type == "timer_command" and draft.data.get("source") != "manual"
+    return draft.type == "timer_command" and draft.data.get("source") in DERIVED_TIMER_SOURCES
 
 
 def _epoch(timestamp: str | None) -> float | None:
