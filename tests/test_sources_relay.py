@@ -145,3 +145,9 @@ async def test_token_from_the_url(tmp_path: Path) -> None:
     finally:
         await relay.stop()
         await mod.stop()
+
+
+async def test_refuses_to_relay_from_itself(bus) -> None:
+    relay = RelaySource(bus, f"ws://localhost:{bus.ports['websocket']}/")
+    with pytest.raises(OSError, match="own port"):
+        await relay.start()

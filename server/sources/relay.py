@@ -97,6 +97,7 @@ class RelaySource:
     # -- service ---------------------------------------------------------------------------------
     async def start(self) -> None:
         """Start connecting in the background (a game that is not running yet is not an error)."""
+        self._refuse_own_port()
         self.bus.status_providers["relay"] = self.status
         self._session = aiohttp.ClientSession()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="relay")
@@ -111,6 +112,16 @@ class RelaySource:
             await self._ws.close()
         if self._session is not None:
             await self._session.close()
+
+    def _refuse_own_port(self) -> None:
+        # The original mod and this bus both default to 9091: relaying from ourselves would echo
+        # every event. Sources start after the ports, so the bound ports are known here.
+        parts = urlsplit(self.url)
+        own = {self.bus.ports.get("websocket"), self.bus.ports.get("http")} - {None}
+        if parts.hostname in ("localhost", "127.0.0.1", "::1") and parts.port in own:
+            raise OSError(
+                f"relay: {self.url} is this bus's own port; run the bus on other ports "
+                f"(e.g. --ws-port 9191 --http-port 8181 --tcp-port 9190) while the game's mod uses 9091")
 
     def status(self) -> dict[str, Any]:
         """What `/api/status` reports under `relay`."""
