@@ -58,7 +58,7 @@ def ns(seen: list[Event]) -> list[int]:
     return [e.data["n"] for e in seen]
 
 
-async def test_follows_from_end_partial_lines_and_rotation(tmp_path: Path, tailing) -> None:
+async def test_follows_from_end_partial_lines_and_rotation(tmp_path: Path, tailing, caplog) -> None:
     start, seen = tailing
     first = tmp_path / "metrics_20250920_143000.ndjson"
     first.write_bytes(BOM + line(1) + line(2) + line(3)[:10])  # old lines, then half a line
@@ -69,8 +69,10 @@ async def test_follows_from_end_partial_lines_and_rotation(tmp_path: Path, taili
     half = line(4)
     append(first, half[:15])
     await asyncio.sleep(0)  # nothing to wait for: the partial line must stay buffered
-    append(first, half[15:] + line(5))
+    append(first, half[15:] + b"{oops\r\n" + line(5))
     await wait_until(lambda: ns(seen) == [3, 4, 5])
+    assert tail.bad_lines == 1  # reported as line 5 of the file, though the tail joined at line 3
+    assert f"{first}:5: not JSON" in caplog.text
     # Rotation: the old file gets a last line, then a newer file appears and the old one moves.
     append(first, line(6))
     second = tmp_path / "metrics_20250920_150000.ndjson"

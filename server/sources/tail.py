@@ -169,8 +169,12 @@ class TailSource:
     def _open(self, path: Path, from_end: bool) -> None:
         handle = path.open("rb")
         position = _last_line_end(handle) if from_end else 0
-        handle.seek(position)
         self._current = _Followed(path, handle, position)
+        if position:
+            # So skipped-line reports name the real line numbers of a file joined half-way.
+            handle.seek(0)
+            self._current.lines.line_number = _count_newlines(handle, position)
+        handle.seek(position)
         self.state = "following"
         log.info("tail: following %s%s", path, " from its end" if from_end and position else "")
 
@@ -223,3 +227,15 @@ def _last_line_end(handle: BinaryIO) -> int:
     if cut < 0:
         return start if start else 0
     return start + cut + 1
+
+
+def _count_newlines(handle: BinaryIO, end: int) -> int:
+    """Newlines in the first `end` bytes (read in chunks)."""
+    count, left = 0, end
+    while left > 0:
+        chunk = handle.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        left -= len(chunk)
+    return count
