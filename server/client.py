@@ -218,6 +218,7 @@ class BusClient:
         Sync and async functions both work."""
 
         def decorator(func: Handler) -> Handler:
+            """Register `func` and return it unchanged."""
             self.handlers.setdefault(event_type, []).append(func)
             return func
 

@@ -288,6 +288,7 @@ class ReplaySource:
     # -- state -----------------------------------------------------------------------------------
     @property
     def state(self) -> str:
+        """`playing`, `paused` or `finished`."""
         if not self.entries or (self._index >= len(self.entries) and not self.loop):
             return "finished"
         return "paused" if self.paused else "playing"
@@ -436,10 +437,14 @@ def install_routes(replay: ReplaySource) -> Any:
     """A route installer for `bus.route_installers`: `/api/replay` status and controls."""
 
     def install(app: web.Application, bus: Bus) -> None:
+        """Add `GET /api/replay` and `POST /api/replay/{action}` to the 8080 app."""
+
         async def status(request: web.Request) -> web.Response:
+            """`GET /api/replay`: the replay status."""
             return _ok(replay.status())
 
         async def control(request: web.Request) -> web.Response:
+            """`POST /api/replay/{pause,resume,seek,speed,step}`: act, then reply with the status."""
             action = request.match_info["action"]
             try:
                 body = await _body(request)
