@@ -139,8 +139,10 @@ def bus_process(tmp_path: Path):
             procs[-1].wait(10)
 
         async def ready(self) -> None:
+            # A cold interpreter on a busy CI machine can take a while: 30 s deadline, polled.
+            deadline = asyncio.get_running_loop().time() + 30
             async with aiohttp.ClientSession() as session:
-                for _ in range(500):
+                while asyncio.get_running_loop().time() < deadline:
                     with contextlib.suppress(aiohttp.ClientError):
                         async with session.get(f"{self.http}/api/status") as resp:
                             if resp.status == 200:
