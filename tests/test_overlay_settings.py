@@ -199,5 +199,9 @@ async def test_reloader_publishes_relative_paths(bus, tmp_path: Path) -> None:  
     reloader.publish([str(folder.resolve() / "static" / "x.css")])
     event = bus.hub.latest("overlay_reload")
     assert event is not None and event.data == {"path": "static/x.css", "paths": ["static/x.css"]}
+    # the bus's own watcher follows the built-in templates and assets (and a user folder, if any)
+    service = next(s for s in bus.services if s.name == "overlay-reload")
+    builtin = Path(__file__).resolve().parent.parent
+    assert {builtin / "overlays", builtin / "static"} <= set(service.folders)
     status = bus.status_providers["overlays"]()
     assert status["hot_reload"] is True and set(status["overlays"]) >= BUILTINS
