@@ -235,3 +235,17 @@ async def test_a_bad_route_file_stops_start_up_naming_the_split(bus_factory, tmp
         assert "bad.toml: splits[0] boss = 'Radiance'" in str(exc)
     else:
         raise AssertionError("a bad route must stop start-up")
+
+
+async def test_replayed_rule_commands_are_not_followed_twice(bus_factory, tmp_path) -> None:
+    """A recording holds the game events and the splits the rules made from them: replaying both
+    must not advance the run twice (the engine derives its own)."""
+    clock = ManualClock()
+    bus = await make_bus(bus_factory, tmp_path, clock, GameTime=False)
+    scene(bus, "Opening_Sequence", "Tut_01")
+    bus.hub.emit("timer_command", {"command": "start", "value": None, "source": "rules"})
+    await clock.advance(5)
+    bus.hub.emit("boss_defeated", {"boss_name": "Moss Mother"})
+    bus.hub.emit("timer_command", {"command": "split", "value": None, "source": "rules"})
+    seg = await get(bus, "/api/segments")
+    assert seg["run"]["index"] == 1 and [s["status"] for s in seg["splits"]] == ["done", "current", "pending"]

@@ -24,6 +24,10 @@ from .split_rules import Command, SplitEngine
 log = logging.getLogger(__name__)
 
 TIMER_COMMAND = "timer_command"
+HIGH_RATE = frozenset({"player_update", "timing_update"})
+# Sources of commands the rules make; such a command arriving from outside (a replayed recording) is
+# not followed, because the engine makes its own from the same game events.
+DERIVED = frozenset({"rules", "loads"})
 
 
 class TimerService:
@@ -57,15 +61,19 @@ class TimerService:
         self.book.flush()
 
     def _on_event(self, event: Event) -> None:
+        if event.type in HIGH_RATE:
+            return  # nothing in a route or in practice looks at per-tick state
         now = self.bus.clock.monotonic()
         if event.type == TIMER_COMMAND:
+            source = str(event.data.get("source") or "manual")
             if event.seq in self._own or self._publishing:
                 self._own.discard(event.seq)
-            else:
+            elif source not in DERIVED:
                 command = event.data.get("command")
                 if isinstance(command, str):
-                    self.engine.manual(command, now, str(event.data.get("source") or "manual"))
-        elif event.type not in ("player_update", "timing_update"):
+                    self.engine.manual(command, now, source)
+            # else: rules output from elsewhere (a replayed recording): the engine derives its own
+        else:
             for command in self.engine.feed(event.type, event.data, now):
                 self._publish(command)
             self.book.after(event.type, self.engine, now)
