@@ -74,7 +74,8 @@ class OverlayPages:
         values = resolved.values
         page = {
             "overlay": overlay.name,
-            "types": sorted({*overlay.types, RELOAD_EVENT}),
+            # No types in the manifest: every event (no filter, so overlay_reload comes too).
+            "types": sorted({*overlay.types, RELOAD_EVENT}) if overlay.types else [],
             "settings": [s.to_json() for s in overlay.settings.values()],
             "values": values,
             "warnings": resolved.warnings,

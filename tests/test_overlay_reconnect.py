@@ -162,6 +162,7 @@ async def test_user_overlay_replaces_a_builtin_and_user_assets_are_served(
     bus = await buses.make(overlays_dir=user)
     page, _ = await open_overlay(browser, bus, "deaths")
     assert await page.text_content("#msg") == "my own death counter"
+    assert await page.evaluate("DXBus.client.types") == []  # no manifest: every event
     svg = await page.request.get(f"{bus.url('http')}/static/img/skull.svg")
     assert svg.status == 200 and "svg" in svg.headers["content-type"]
     gallery = await browser.new_page()

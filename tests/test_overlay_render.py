@@ -131,9 +131,15 @@ async def test_boss_timer_counts_attempts_best_and_last_result(browser: Any, bus
     assert await page.text_content("#boss-best") == "0:42.5"
     assert not console.of("error")
     # a fresh page gets the same from the snapshot
-    again, _ = await open_overlay(browser, bus, "boss")
-    assert await again.text_content("#boss-best") == "0:42.5"
-    assert (await again.text_content("#boss-last") or "").startswith("Died")
+    bus.hub.emit("boss_encounter", {"boss_name": "Moss Mother", "phase": "start"})
+    bus.hub.emit("boss_defeated", {"boss_name": "Moss Mother", "time": 61.0})
+    again, _ = await open_overlay(browser, bus, "boss", "show_list=1")
+    assert await again.text_content("#boss-best") == "1:01.0"
+    assert (await again.text_content("#boss-last") or "").startswith("Defeated Moss Mother")
+    rows = await again.eval_on_selector_all(
+        "#boss-list li", "lis => lis.map(li => Array.from(li.children, c => c.textContent))")
+    assert rows == [["Moss Mother", "1\u00d7", "1:01.0"], [XSS, "2\u00d7", "0:42.5"]]
+    assert await again.locator("#boss-list img").count() == 0
     await page.close()
     await again.close()
 
