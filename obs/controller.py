@@ -209,7 +209,9 @@ class ObsService:
         self._rule_events = {r.on for r in self.rules.rules if r.instant}
         self._kick = asyncio.Event()
         self._lost = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Task[None]] = []  # the long-running ones
+        self._helpers: set[asyncio.Future[None]] = set()  # short checks after OBS events
+        self._refresh_queued = False
         self._actions: asyncio.Queue[actions.Action] = asyncio.Queue(maxsize=256)
         self.connected = False
         self.error: str | None = None
@@ -244,7 +246,9 @@ class ObsService:
         self.bus.hub.remove_listener(self._on_bus_event)
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for helper in list(self._helpers):
+            helper.cancel()
+        await asyncio.gather(*self._tasks, *self._helpers, return_exceptions=True)
         self._tasks.clear()
         await self.link.aclose()
 
@@ -258,7 +262,9 @@ class ObsService:
     def _handle_bus_event(self, event: Any) -> None:
         etype = event.type
         if etype == OVERLAY_RELOAD:
-            if self.section.refresh_browser_sources:
+            # A save often touches several files: one refresh waiting in the queue covers them all.
+            if self.section.refresh_browser_sources and not self._refresh_queued:
+                self._refresh_queued = True
                 self._queue(actions.RefreshBrowserSources(self._browser_url()))
             return
         if etype not in ("scene_transition", "boss_encounter", "boss_defeated", "player_death",
@@ -337,6 +343,8 @@ class ObsService:
     async def _run_actions(self) -> None:
         while True:
             action = await self._actions.get()
+            if isinstance(action, actions.RefreshBrowserSources):
+                self._refresh_queued = False
             if self.dry_run:
                 log.info("OBS dry-run: would %s", action.describe())
                 continue
@@ -454,7 +462,7 @@ class ObsService:
             return
         if name == "StudioModeStateChanged":
             self.studio_mode = bool(data.get("studio_mode_enabled"))
-            self._tasks.append(asyncio.ensure_future(self._resync()))
+            self._spawn(self._resync())
             return
         scene = data.get("scene_name")
         if not isinstance(scene, str):
@@ -472,7 +480,12 @@ class ObsService:
             return
         # Not ours. OBS 29 sometimes reports the scene a Cut transition leaves rather than the one it
         # enters, so ask OBS what is live before calling it a manual change.
-        self._tasks.append(asyncio.ensure_future(self._check_manual(scene, preview)))
+        self._spawn(self._check_manual(scene, preview))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._helpers.add(task)
+        task.add_done_callback(self._helpers.discard)
 
     async def _check_manual(self, scene: str, preview: bool) -> None:
         request = "GetCurrentPreviewScene" if preview else "GetCurrentProgramScene"

@@ -61,13 +61,14 @@ async def test_dry_run_on_a_bus_logs_switches_and_overlay_refresh(
     bus = await bus_factory(overrides={"OBS": {"DryRun": True, "Rules": rules}}, clock=ManualClock())
     bus.hub.emit("scene_transition", {"from_scene": "Tut_01", "to_scene": "Boss_Lace"})
     bus.hub.emit("player_death", {"location": "Boss_Lace", "cause": "Lace"})
-    bus.hub.emit("overlay_reload", {"path": "health.html.j2"})
+    for path in ("health.html.j2", "overlay.css", "bus.js"):  # one save, several files
+        bus.hub.emit("overlay_reload", {"path": path})
     await wait_for(lambda: "refresh browser sources" in caplog.text, "the refresh line")
     text = caplog.text
     assert "OBS dry-run: would switch to 'Boss Fight Scene': rule 1 (Prefix 'Boss_') matched room " \
            "'Boss_Lace' (scene_transition #1) at " in text
     assert "OBS dry-run: would set text of 'Deaths' to 'Died in Boss_Lace'" in text
-    assert f"would refresh browser sources showing ':{bus.ports['http']}/overlays'" in text
+    assert text.count(f"would refresh browser sources showing ':{bus.ports['http']}/overlays'") == 1
     status = bus.status_providers["obs"]()
     assert status["dry_run"] and status["last_switches"][0]["outcome"] == "dry-run"
 
