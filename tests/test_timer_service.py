@@ -249,3 +249,17 @@ async def test_replayed_rule_commands_are_not_followed_twice(bus_factory, tmp_pa
     bus.hub.emit("timer_command", {"command": "split", "value": None, "source": "rules"})
     seg = await get(bus, "/api/segments")
     assert seg["run"]["index"] == 1 and [s["status"] for s in seg["splits"]] == ["done", "current", "pending"]
+
+
+async def test_periodic_game_time_while_running(bus_factory, tmp_path) -> None:
+    clock = ManualClock()
+    bus = await make_bus(bus_factory, tmp_path, clock, TimeInterval=2.0)
+    await clock.advance(5)  # no run: no time lines
+    assert commands(bus) == []
+    scene(bus, "Opening_Sequence", "Tut_01")
+    await clock.advance(3)
+    scene(bus, "Tut_01", "Tut_03", 500)
+    await clock.advance(3.5)
+    got = [(c["command"], c["value"]) for c in commands(bus)]
+    assert got == [("start", 0.0), ("time", 2.0), ("pause", 2.5), ("time", 2.5), ("resume", 2.5),
+                   ("time", 3.5), ("time", 5.5)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from typing import Any
 
 from ..app import Bus
@@ -93,12 +94,21 @@ class TimerService:
                      f" {command.split!r}" if command.split else "", command.reason or command.source)
 
     async def _tick(self) -> None:
+        """`time:` at whole multiples of the interval of run time (2 s, 4 s, ... after the start)."""
         interval = self.route.time_interval
+        clock, engine = self.bus.clock, self.engine
         while True:
-            await self.bus.clock.sleep(interval)
-            if self.engine.phase == "running":
-                now = self.bus.clock.monotonic()
-                self._publish(Command("time", self.engine.game_time(now), "rules"))
+            target: tuple[int, float] | None = None
+            delay = interval
+            if engine.phase == "running":
+                real = engine.real_time(clock.monotonic())
+                due = (math.floor(real / interval + 1e-9) + 1) * interval
+                target, delay = (engine.run.number, due), due - real
+            await clock.sleep(delay)
+            if target is not None and engine.phase == "running" and engine.run.number == target[0]:
+                now = clock.monotonic()
+                if abs(engine.real_time(now) - target[1]) < 1e-6 + 0.5 * interval:
+                    self._publish(Command("time", engine.game_time(now), "rules"))
 
     def status(self) -> dict[str, Any]:
         """For /api/status: the route and where the run stands."""
