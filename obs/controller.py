@@ -178,7 +178,11 @@ class ObsLink:
     async def aclose(self) -> None:
         """Close the session and stop the worker thread."""
         try:
-            await self.call(self.close)
+            # A connect attempt to a silent host can hold the worker for the request timeout: do not
+            # make the bus's shutdown wait for it (the thread finishes on its own).
+            await asyncio.wait_for(self.call(self.close), timeout=1.0)
+        except TimeoutError:
+            log.debug("OBS worker busy at shutdown; not waiting for it")
         finally:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -189,6 +193,8 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError | OBSSDKError) and "time" in f"{type(exc).__name__} {exc}".lower():
         return "timed out"
     text = str(exc) or type(exc).__name__
+    if "Handshake status" in text:  # something answered HTTP, but not as a WebSocket server
+        return f"not an obs-websocket server ({text.split(' -+-+- ')[0]})"
     return f"{type(exc).__name__}: {text}"[:200]
 
 
