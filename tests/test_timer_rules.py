@@ -223,3 +223,15 @@ def test_the_timer_section_overrides_the_route_file(tmp_path) -> None:
         ("Mosshome", "Mosstown_01", "Bone_05", None, None),
         ("Sister Splinter", None, None, "Sister Splinter", "transition")]
     assert load_config(None, {}).timer.build_route(tmp_path) == builtin_route()
+
+
+def test_one_event_makes_one_split_even_if_two_splits_match_it() -> None:
+    r = route(name="r", splits=[{"name": "Any transition", "event": "scene_transition"},
+                                {"name": "Bone Bottom", "enter": "Bonetown"}])
+    s = Script(SplitEngine(r))
+    s.at(0, NEW_GAME)
+    s.at(5, transition("Tut_01", "Bonetown"))
+    assert s.splits() == [(5, "Any transition")]
+    s.at(9, transition("Bonetown", "Bone_01"))
+    s.at(12, transition("Bone_01", "Bonetown"))
+    assert s.splits() == [(5, "Any transition"), (12, "Bone Bottom")]

@@ -176,6 +176,7 @@ class SplitEngine:
         self._armed: set[int] = set()  # splits waiting for the next room change
         self._done: set[int] = set()
         self._dead = False
+        self._split_now = False
         self._last_defeat: tuple[str, float] | None = None
         self._runs = 0
 
@@ -197,11 +198,12 @@ class SplitEngine:
     def feed(self, event_type: str, data: dict[str, Any], now: float) -> list[Command]:
         """The commands one event causes (most events cause none)."""
         out: list[Command] = []
+        self._split_now = False  # one event makes at most one split, whatever facts it carries
         for fact in facts_of(event_type, data):
             out.extend(self._fact(fact, now))
         # A load correction and a split stamp in one step carry the same game time: send it once.
-        times = set()
-        deduped = []
+        times: set[float | None] = set()
+        deduped: list[Command] = []
         for command in out:
             if command.command == "time":
                 if command.value in times:
@@ -255,6 +257,8 @@ class SplitEngine:
                 Command("resume", game, "loads", reason=reason)]
 
     def _splits(self, fact: Fact, now: float) -> list[Command]:
+        if self._split_now:
+            return []
         splits = self.route.splits
         candidates = ([self.index] if self.route.order == "ordered"
                       else [i for i in range(len(splits)) if i not in self._done])
@@ -277,6 +281,7 @@ class SplitEngine:
         return []
 
     def _split(self, i: int, now: float, reason: str) -> list[Command]:
+        self._split_now = True
         out: list[Command] = []
         if self.route.game_time:
             out.append(Command("time", self.clock.game(now), "rules"))
