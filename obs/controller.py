@@ -462,9 +462,11 @@ class ObsService:
             return
         if name == "SceneListChanged":
             self.scenes = [s.get("sceneName", "") for s in data.get("scenes", []) if isinstance(s, dict)]
+            was_missing = set(self.missing_scenes)
             self._check_missing()
-            self.director.reapply(now, "scene list changed in OBS")
-            self._kick.set()
+            if was_missing - set(self.missing_scenes):  # a scene a rule needs was just created
+                self.director.reapply(now, "its scene was created in OBS")
+                self._kick.set()
             return
         if name == "StudioModeStateChanged":
             self.studio_mode = bool(data.get("studio_mode_enabled"))
