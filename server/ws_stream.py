@@ -1,9 +1,13 @@
 """The WebSocket event stream (PROTOCOL.md section 4): port 9091 (any path) and `/ws` on the 8080 app.
 
-One handler serves both. Each connection has its own hub `Subscription` (bounded, state coalesced) and
-its own writer task, so a client that stops reading only ever fills its own queue; the hub closes that
-queue when it overflows and the writer then closes the socket with the reason (code 1008) so the client
-can resume with `since_seq`. Publishing never waits for a socket.
+One handler serves both. Each connection has its own hub `Subscription` (bounded, state coalesced), so
+a client that stops reading only ever fills its own queue; the hub closes that queue when it overflows
+and the socket is then closed with the reason (code 1008) so the client can resume with `since_seq`.
+
+Writing: after each loop iteration's publishes, one flush (`WebSocketStream.on_event` -> `_flush`)
+writes every uncompressed client's pending events with one socket write each, with no task switch per
+client; a client whose socket buffer is full is paused until it drains. Compressed clients have a
+writer task each, since aiohttp owns the deflate context. Publishing never waits for a socket.
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ CLOSE_AUTH_FAILED = 4401
 CLOSE_POLICY = 1008  # "too far behind" and "not reading": the reason text says what to do
 CLOSE_GOING_AWAY = 1001
 MAX_CLOSE_REASON = 123  # bytes: a close frame's payload is at most 125, two of them the code
-# aiohttp awaits the socket's drain once this much was written; the writer does its own flow
-# control instead (see `_wait_writable`), so aiohttp's is switched off.
+# aiohttp awaits the socket's drain once this much was written; we do our own flow control instead
+# (high/low water, see `_wait_writable`), so aiohttp's is switched off.
 _NO_AIOHTTP_DRAIN = 1 << 62
 
 
@@ -228,7 +232,7 @@ class WebSocketStream:
 
 
 class StreamClient:
-    """One connection: a reader (client messages, here) and a writer task (events)."""
+    """One connection: the reader (client messages, here) and the event writing (`pump`, or a task)."""
 
     def __init__(self, stream: WebSocketStream, request: web.Request, ws: web.WebSocketResponse):
         self.stream = stream
