@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import orjson
 import pytest
+from aiohttp import web
 
 from dxbus.app import Bus
 from dxbus.clock import ManualClock
+from dxbus.ws_stream import StreamOptions, WebSocketStream
 
 TOKEN = "s3cret-token"
 
@@ -321,3 +323,27 @@ async def test_frames_of_every_length_class_arrive_intact(bus: Bus, session) -> 
     for ws in (plain, deflated):
         for event in events:
             assert (await ws.receive()).data.encode() == event.raw
+
+
+async def test_a_dead_peer_is_detected_by_the_heartbeat(bus: Bus) -> None:
+    stream = WebSocketStream(bus, StreamOptions(heartbeat=0.2))
+    app = web.Application()
+    app.router.add_get("/", stream.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+        assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
+        await wait_until(lambda: len(stream.clients) == 1)
+        # This peer never answers the protocol pings (a frozen machine, a dead network).
+        await wait_until(lambda: not stream.clients, timeout=5)
+        assert bus.connections["websocket"] == 0
+        writer.close()
+    finally:
+        await runner.cleanup()
