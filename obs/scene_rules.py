@@ -238,10 +238,14 @@ class RuleSet:
         held = st.held.get(rule.index)
         return held is not None and held[0] > now
 
+    def holds(self, rule: Rule, now: float) -> bool:
+        """Is the rule's trigger active and its pattern matching right now?"""
+        return self.active(rule, now) and rule.matches(self.subject(rule))
+
     def winner(self, now: float) -> Rule | None:
         """The first scene rule whose trigger is active and whose pattern matches."""
         for rule in self.rules:
-            if rule.scene and self.active(rule, now) and rule.matches(self.subject(rule)):
+            if rule.scene and self.holds(rule, now):
                 return rule
         return None
 
@@ -363,7 +367,7 @@ class Director:
             return
         self._winner_key = key
         ret = self._return_to
-        if ret and not self.rules.active(ret[0], now) and (winner is None or winner.index > ret[0].index):
+        if ret and not self.rules.holds(ret[0], now) and (winner is None or winner.index > ret[0].index):
             self._return_to = None
             self._plan(Pending(ret[1], None, f"return after {ret[0].label} ended ({cause})", now))
             return
@@ -476,7 +480,7 @@ class Director:
         self.hold_until = now + dwell
         record = self._note(now, switch.scene, switch.reason, "dry-run" if dry_run else "switched")
         if rule is not None and self._return_to is not None and self._return_to[0] is rule and (
-                not self.rules.active(rule, now)):
+                not self.rules.holds(rule, now)):
             # The trigger ended while the switch was on its way to OBS: decide the return now.
             self._winner_key = ("in flight",)
             self.reevaluate(now, "ended during the switch")

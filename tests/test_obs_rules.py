@@ -163,6 +163,19 @@ def test_fight_ending_while_the_switch_is_in_flight_still_returns() -> None:
     assert "cancelled" not in " ".join(r.outcome for r in d.history)
 
 
+def test_room_rule_returns_when_the_player_leaves_the_room() -> None:
+    d = director([{"Suffix": "_Shop", "Scene": "Shop Scene", "ReturnToPrevious": True},
+                  {"Prefix": "Tut_", "Scene": "Tutorial"}], live="Just Gameplay")
+    room(d, "Bellhart_Shop", 0)
+    assert run(d, 0) == ["Shop Scene"]
+    room(d, "Bellhart_01", 1)  # no other rule matches: back to what was live
+    assert run(d, 1) == ["Just Gameplay"]
+    room(d, "Bellhart_Shop", 2)
+    assert run(d, 2) == ["Shop Scene"]
+    room(d, "Tut_01", 3)  # a later rule matches, but the return comes first
+    assert run(d, 3) == ["Just Gameplay"]
+
+
 def test_leaving_the_arena_ends_the_fight() -> None:
     d = director([{"On": "boss", "Scene": "Boss Fight Scene", "ReturnToPrevious": True}])
     room(d, "Bone_05", 0)
