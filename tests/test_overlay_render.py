@@ -260,3 +260,26 @@ async def test_gallery_lists_every_overlay_with_preview_form_and_url(browser: An
 
 async def _has(frame: Any, selector: str) -> bool:
     return await frame.locator(selector).count() > 0
+
+
+async def test_boss_timer_follows_the_page_clock(browser: Any, buses: BusMaker) -> None:
+    """Playwright's clock drives the page's timers: no waiting for real seconds."""
+    bus = await buses.make()
+    page = await browser.new_page(viewport={"width": 800, "height": 300})
+    await page.clock.install()
+    await page.goto(f"{bus.url('http')}/overlays/boss?tenths=0")
+    await page.wait_for_function("DXBus.client && DXBus.client.stats.snapshots > 0")
+    await page.clock.pause_at(1_900_000_000_000)
+    bus.hub.emit("boss_encounter", {"boss_name": "Lace", "phase": "start"})
+    await eventually(lambda: page.evaluate("document.getElementById('boss').classList.contains('active')"),
+                     what="the fight to start")
+    await page.clock.run_for(65_000)
+    assert await page.text_content("#boss-timer") == "1:05"
+    bus.hub.emit("boss_defeated", {"boss_name": "Lace"})  # no time in the event: the page's own count
+    # (the page's own polling runs on the paused clock, so poll from here)
+    await eventually(lambda: page.evaluate("!document.getElementById('boss').classList.contains('active')"),
+                     what="the fight to end")
+    assert await page.text_content("#boss-last") == "Defeated Lace in 1:05"
+    await page.clock.run_for(10_000)
+    assert await page.text_content("#boss-timer") == "1:05"  # stopped
+    await page.close()
