@@ -235,3 +235,13 @@ def test_one_event_makes_one_split_even_if_two_splits_match_it() -> None:
     s.at(9, transition("Bonetown", "Bone_01"))
     s.at(12, transition("Bone_01", "Bonetown"))
     assert s.splits() == [(5, "Any transition"), (12, "Bone Bottom")]
+
+
+def test_a_load_longer_than_the_time_since_the_last_room_change_cannot_turn_time_back() -> None:
+    r = route(name="r", game_time=True, splits=[{"name": "A", "enter": "Tut_03"},
+                                                {"name": "B", "enter": "Bonetown"}])
+    s = Script(SplitEngine(r))
+    s.at(0, NEW_GAME)
+    s.at(1, transition("Tut_01", "Tut_03", 2000))     # 2 s "load" in 1 s: only 1 s can be a load
+    s.at(1.5, transition("Tut_03", "Bonetown", 400))  # 0.4 of 0.5 s
+    assert [(x.real, x.game) for x in s.engine.run.splits] == [(1.0, 0.0), (1.5, 0.1)]

@@ -177,6 +177,7 @@ class SplitEngine:
         self._done: set[int] = set()
         self._dead = False
         self._split_now = False
+        self._last_scene_real = 0.0  # run time of the last room change (a load cannot be longer)
         self._last_defeat: tuple[str, float] | None = None
         self._runs = 0
 
@@ -249,14 +250,20 @@ class SplitEngine:
         if not (self.route.game_time and fact.kind == "scene" and fact.load_seconds > 0):
             return []
         # The load is reported when it is over: take it out of game time and tell the clients,
-        # bracketed by pause/resume so a client that keeps its own game clock stays exact.
-        self.clock.loads += min(fact.load_seconds, self.clock.real(now))
+        # bracketed by pause/resume so a client that keeps its own game clock stays exact. It cannot
+        # have lasted longer than the time since the previous room change (a bad or time-compressed
+        # report), so game time never runs backwards.
+        real = self.clock.real(now)
+        self.clock.loads += max(0.0, min(fact.load_seconds, real - self._last_scene_real))
+        self._last_scene_real = real
         game = self.clock.game(now)
         reason = f"load {fact.load_seconds:.3f}s into {fact.name}"
         return [Command("pause", game, "loads", reason=reason), Command("time", game, "loads"),
                 Command("resume", game, "loads", reason=reason)]
 
     def _splits(self, fact: Fact, now: float) -> list[Command]:
+        if fact.kind == "scene":
+            self._last_scene_real = self.clock.real(now)
         if self._split_now:
             return []
         splits = self.route.splits
@@ -356,6 +363,7 @@ class SplitEngine:
         self._armed.clear()
         self._done.clear()
         self._dead = False
+        self._last_scene_real = 0.0
         self.clock.start(now)
         return [Command("start", 0.0 if self.route.game_time else None, source, reason=reason)]
 
