@@ -29,6 +29,8 @@ DEATH_EVENT = "player_death"
 BOSS_START_EVENTS = {"boss_encounter"}
 BOSS_END_EVENTS = {"boss_defeated", DEATH_EVENT}
 PAUSE_EVENTS = {"game_paused": True, "game_resumed": False}
+# Triggers computed from the game state (the others are event types, matched by name).
+NAMED = frozenset({"room", "menu", "boss", "boss_end", "death", "pause"})
 # How long a switch we asked for still explains an OBS scene event (events merge and arrive late).
 ECHO_WINDOW = 5.0
 
@@ -146,58 +148,16 @@ class RuleSet:
 
     def observe(self, event_type: str, data: dict[str, Any], now: float) -> list[Fired]:
         """Update the trigger state from a bus event; return the action rule that fires (first match)."""
+        started = self._advance(event_type, data)
         st = self.state
-        started: set[str] = set()  # trigger names this event starts
-        subject_of: dict[str, str | None] = {}
-        if event_type == ROOM_EVENT:
-            room = data.get("to_scene") or data.get("scene_name")
-            if isinstance(room, str) and room and room != st.room:
-                st.room = room
-                started.add("room")
-                if self.is_menu(room):
-                    started.add("menu")
-                if st.boss is not None and st.boss_room and room != st.boss_room:
-                    # Left the arena mid-fight: the attempt is over (as the session state sees it).
-                    started.add("boss_end")
-                    subject_of["boss_end"] = st.boss
-                    st.boss = None
-        elif event_type in BOSS_START_EVENTS:
-            phase = str(data.get("phase", "start"))
-            name = data.get("boss_name")
-            name = name if isinstance(name, str) else "boss"
-            if phase == "start" and st.boss != name:
-                st.boss = name
-                arena = data.get("scene")
-                st.boss_room = arena if isinstance(arena, str) and arena else st.room
-                started.add("boss")
-            elif phase in ("defeated", "defeat", "end", "died") and st.boss is not None:
-                started.add("boss_end")
-                subject_of["boss_end"] = st.boss
-                st.boss = None
-        if event_type in BOSS_END_EVENTS and st.boss is not None:
-            started.add("boss_end")
-            subject_of["boss_end"] = st.boss
-            st.boss = None
-        if event_type in PAUSE_EVENTS and PAUSE_EVENTS[event_type] != st.paused:
-            st.paused = PAUSE_EVENTS[event_type]
-            if st.paused:
-                started.add("pause")
-        if event_type == DEATH_EVENT:
-            started.add("death")
-            location = data.get("location")
-            subject_of["death"] = location if isinstance(location, str) else st.room
-        st.last_event, st.last_data = event_type, data
-
         fired: Fired | None = None
         for rule in self.rules:
             on = rule.on
-            if rule.instant and on not in ("death", "boss_end"):
-                if on != event_type:
-                    continue
+            if on in started:
+                subject = started[on]
+            elif rule.instant and on == event_type and on not in NAMED:
                 value = data.get(rule.spec.field) if rule.spec.field else st.room
                 subject = value if isinstance(value, str) else None if value is None else str(value)
-            elif on in started:
-                subject = subject_of[on] if on in subject_of else self.subject(rule)
             else:
                 continue
             if not rule.matches(subject):
@@ -207,6 +167,47 @@ class RuleSet:
             if fired is None and rule.has_actions:
                 fired = Fired(rule, self.values(subject))
         return [fired] if fired else []
+
+    def _advance(self, event_type: str, data: dict[str, Any]) -> dict[str, str | None]:
+        """Move the trigger state; returns the named triggers this event starts, with their subject."""
+        st = self.state
+        started: dict[str, str | None] = {}
+
+        def end_fight() -> None:
+            started["boss_end"] = st.boss
+            st.boss = None
+
+        if event_type == ROOM_EVENT:
+            room = data.get("to_scene") or data.get("scene_name")
+            if isinstance(room, str) and room and room != st.room:
+                st.room = room
+                started["room"] = room
+                if self.is_menu(room):
+                    started["menu"] = room
+                if st.boss is not None and st.boss_room and room != st.boss_room:
+                    end_fight()  # left the arena mid-fight: the attempt is over (as the session state says)
+        elif event_type in BOSS_START_EVENTS:
+            phase = str(data.get("phase", "start"))
+            name = data.get("boss_name")
+            name = name if isinstance(name, str) else "boss"
+            if phase == "start" and st.boss != name:
+                st.boss = name
+                arena = data.get("scene")
+                st.boss_room = arena if isinstance(arena, str) and arena else st.room
+                started["boss"] = name
+            elif phase in ("defeated", "defeat", "end", "died") and st.boss is not None:
+                end_fight()
+        if event_type in BOSS_END_EVENTS and st.boss is not None:
+            end_fight()
+        if event_type in PAUSE_EVENTS and PAUSE_EVENTS[event_type] != st.paused:
+            st.paused = PAUSE_EVENTS[event_type]
+            if st.paused:
+                started["pause"] = st.room
+        if event_type == DEATH_EVENT:
+            location = data.get("location")
+            started["death"] = location if isinstance(location, str) else st.room
+        st.last_event, st.last_data = event_type, data
+        return started
 
     def expire(self, now: float) -> None:
         """Forget instant triggers whose hold time is over."""
