@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -240,3 +241,15 @@ async def test_standalone_bridge_reads_port_9090_like_the_snippet(bus_factory, l
     assert [line for line in livesplit.lines if line != "getcurrenttimerphase"] == [
         "starttimer", "pausegametime", "setgametime 11.000", "unpausegametime", "setgametime 41.000",
         "split", "pausegametime", "setgametime 47.000", "unpausegametime", "split"]
+
+
+async def test_bus_starts_without_livesplit_and_says_so(bus_factory) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    bus = await bus_factory(overrides={"LiveSplit": {"Enabled": True, "Port": free}})
+    await wait_until(lambda: bus.status_providers["livesplit"]()["last_error"] is not None)
+    status = bus.status_providers["livesplit"]()
+    assert status["state"] == "disconnected" and "cannot connect" in status["last_error"]
+    bus.hub.emit("timer_command", {"command": "split", "value": None, "source": "manual"})
+    assert bus.status_providers["livesplit"]()["queued"] == 1  # kept for CommandExpirySeconds

@@ -263,3 +263,21 @@ async def test_periodic_game_time_while_running(bus_factory, tmp_path) -> None:
     got = [(c["command"], c["value"]) for c in commands(bus)]
     assert got == [("start", 0.0), ("time", 2.0), ("pause", 2.5), ("time", 2.5), ("resume", 2.5),
                    ("time", 3.5), ("time", 5.5)]
+
+
+async def test_bests_survive_a_restart(bus_factory, tmp_path) -> None:
+    clock = ManualClock()
+    bus = await make_bus(bus_factory, tmp_path, clock, GameTime=False)
+    scene(bus, "Opening_Sequence", "Tut_01")
+    for t, boss_or_room in ((30, "Moss Mother"), (10, "Bonetown"), (20, "Bell Beast")):
+        await clock.advance(t)
+        if boss_or_room == "Bonetown":
+            scene(bus, "Tut_03", "Bonetown")
+        else:
+            bus.hub.emit("boss_defeated", {"boss_name": boss_or_room})
+    assert (await get(bus, "/api/segments"))["bests"]["pb"] == 60.0
+    await bus.stop()
+    again = await make_bus(bus_factory, tmp_path, ManualClock(), GameTime=False)
+    seg = await get(again, "/api/segments")
+    assert seg["bests"] == {"pb": 60.0, "sum_of_best": 60.0, "runs_started": 1, "runs_completed": 1}
+    assert [s["pb"] for s in seg["splits"]] == [30.0, 40.0, 60.0]
