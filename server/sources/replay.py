@@ -93,14 +93,16 @@ def load_timeline(paths: Sequence[Path]) -> tuple[list[Entry], list[BadLine]]:
         records, skipped = read_records(Path(path), normalizer)
         bad.extend(skipped)
         previous: float | None = None
-        for n, record in enumerate(records):
+        first_in_file = True
+        for record in records:
             if is_derived(record.draft):
                 continue
             at = _epoch(record.draft.timestamp)
             if previous is not None and at is not None:
                 offset += min(max(0.0, at - previous), MAX_GAP_SECONDS)
-            elif n == 0 and file_number > 0 and entries:
+            elif first_in_file and file_number > 0 and entries:
                 offset += FILE_GAP_SECONDS
+            first_in_file = False
             if at is not None:
                 previous = at
             entries.append(Entry(record.draft, offset, len(entries), record.recorded_seq, record.where))
