@@ -296,7 +296,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                      "kills": 4, "boss_name": None},
     "speed_room": {"room": "Bone_05", "room_name": "Bone_05", "area": "The Marrow", "room_time": 2.9,
                    "kills": 0, "boss_name": None},
-    "death": {"room": "Bone_East_12", "room_name": "Bone_East_12", "area": "The Marrow",
+    "death": {"room": "Bone_East_12", "room_name": "Bone_East_12", "area": "Deep Docks",
               "cause": "Lace", "streak": 3, "room_deaths": 3, "session_deaths": 12},
     "low_health": {"health": 1, "health_max": 5, "room": "Bone_05", "room_name": "Bone_05"},
     "new_area": {"area": "Deep Docks", "room": "Dock_01", "room_name": "Dock_01"},

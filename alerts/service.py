@@ -193,7 +193,8 @@ class AlertService:
     def summary(self) -> dict[str, Any]:
         """A short line for `/api/status`."""
         return {"enabled": self.config.enabled, "queued": len(self.queue.pending),
-                "showing": self.queue.current.rule if self.queue.current else None}
+                "showing": self.queue.current.rule if self.queue.current else None,
+                "rules": list(self.specs)}
 
 
 def _clip(text: str) -> str:

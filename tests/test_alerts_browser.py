@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 SOUND_STARTED = """async () => {
   const audio = DXBus.sound.last;
   if (!audio) return null;
-  const deadline = Date.now() + 4000;
+  const deadline = Date.now() + 10000;
   const played = () => audio.played.length > 0 && audio.played.end(0) > 0;
   while (!played()) {
     if (audio.error) throw new Error("audio error " + audio.error.code);
@@ -60,7 +60,7 @@ async def test_test_alert_shows_its_message_and_plays_its_sound(browser: Any, bu
     bus = await buses.make()
     page, console = await open_overlay(browser, bus, "alerts")
     fired = await post(bus, "/api/alerts/test", {"rule": "boss_defeated"})
-    await page.wait_for_selector(".alert .message", timeout=5000)
+    await page.wait_for_selector(".alert .message", timeout=10_000)
     assert await page.text_content(".alert .message") == fired["alert"]["message"]
     assert fired["alert"]["message"] == "Lace defeated in 1:23.4 - NEW BEST!"
     sound = await page.evaluate(SOUND_STARTED)
@@ -77,7 +77,7 @@ async def test_a_game_event_becomes_an_alert_on_screen(browser: Any, buses: BusM
     await post(bus, "/api/events", [
         {"EventType": "scene_transition", "Data": {"to_scene": "Bone_East_12"}},
         {"EventType": "player_death", "Data": {"location": "Bone_East_12", "cause": "Lace"}}])
-    await page.wait_for_selector(".alert .message", timeout=5000)
+    await page.wait_for_selector(".alert .message", timeout=10_000)
     assert await page.text_content(".alert .message") == "Died in Deep Docks"
     assert (await page.evaluate(SOUND_STARTED))["src"] == "/static/sounds/death.wav"
     await page.close()
@@ -95,10 +95,22 @@ async def test_a_sound_from_the_users_folder_plays(browser: Any, buses: BusMaker
     page, _ = await open_overlay(browser, bus, "alerts")
     await post(bus, "/api/events", {"EventType": "combat_damage",
                                     "Data": {"damage": 3, "is_player_damage": True}})
-    await page.wait_for_selector(".alert .message", timeout=5000)
+    await page.wait_for_selector(".alert .message", timeout=10_000)
     # Event text is text, never HTML.
     assert await page.text_content(".alert .message") == "Ouch <b>3</b>"
     assert await page.locator(".alert b").count() == 0
     sound = await page.evaluate(SOUND_STARTED)
     assert sound["src"] == "/static/user-sounds/airhorn.wav" and sound["played"] > 0
+    await page.close()
+
+
+async def test_dashboard_test_alert_button_goes_through_the_queue(browser: Any, buses: BusMaker) -> None:
+    bus = await buses.make()
+    page = await browser.new_page()
+    await page.goto(bus.url() + "/")
+    await page.select_option("#alert-rule", "death")
+    await page.click("#alert-test")
+    await page.wait_for_function("document.getElementById('alert-result').textContent.length > 0")
+    assert await page.text_content("#alert-result") == "queued: Died in Deep Docks (3 in a row)"
+    assert bus.alerts.queue.history[-1]["rule"] == "death"
     await page.close()
