@@ -151,3 +151,15 @@ async def test_refuses_to_relay_from_itself(bus) -> None:
     relay = RelaySource(bus, f"ws://localhost:{bus.ports['websocket']}/")
     with pytest.raises(OSError, match="own port"):
         await relay.start()
+
+
+async def test_a_silent_game_counts_as_gone(tmp_path: Path, mod: FakeOriginalMod) -> None:
+    mod.ping_interval = 3600  # the game hangs: no pings, no metrics
+    bus = Bus(load_config(None), base_dir=tmp_path)
+    relay = RelaySource(bus, mod.url, backoff_initial=0.05, silence_timeout=0.3)
+    await relay.start()
+    try:
+        await wait_until(lambda: relay.connections >= 2)  # dropped after 0.3 s of silence, back again
+        assert relay.last_error == "no frame from the game for 0.3 s"
+    finally:
+        await relay.stop()

@@ -63,6 +63,7 @@ class RelaySource:
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
         connect_timeout: float = 5.0,
+        silence_timeout: float = 90.0,
     ) -> None:
         self.bus = bus
         # `?token=` on the URL is the command line's way to give the game's AuthToken; the original
@@ -72,6 +73,9 @@ class RelaySource:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.connect_timeout = connect_timeout
+        # The mod pings every 30 s even while the game is paused: this long without a frame means
+        # the game hangs (or the network does) and the connection is dead.
+        self.silence_timeout = silence_timeout
         self.connected = False
         self.connections = 0
         self.failed_attempts = 0
@@ -176,7 +180,10 @@ class RelaySource:
             headers["Authorization"] = f"Bearer {self.token}"
         # A game that is still loading may accept the connection and never answer: time it out.
         ws = await asyncio.wait_for(
-            self._session.ws_connect(self.url, headers=headers, autoping=True), self.connect_timeout)
+            self._session.ws_connect(self.url, headers=headers, autoping=True,
+                                     timeout=aiohttp.ClientWSTimeout(ws_receive=self.silence_timeout,
+                                                                     ws_close=2.0)),
+            self.connect_timeout)
         self._ws = ws
         self.connected = True
         self.connections += 1
@@ -186,11 +193,15 @@ class RelaySource:
                  f" (reconnect #{self.reconnects})" if self.reconnects else "")
         if self.token:
             await ws.send_str(orjson.dumps({"type": "auth", "token": self.token}).decode())
-        async for msg in ws:
-            if msg.type == aiohttp.WSMsgType.TEXT:
-                await self._on_text(ws, msg.data)
-            elif msg.type == aiohttp.WSMsgType.ERROR:
-                raise ConnectionError(f"WebSocket error: {ws.exception()}")
+        try:
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    await self._on_text(ws, msg.data)
+                elif msg.type == aiohttp.WSMsgType.ERROR:
+                    raise ConnectionError(f"WebSocket error: {ws.exception()}")
+        except TimeoutError:
+            await ws.close()
+            raise ConnectionError(f"no frame from the game for {self.silence_timeout:g} s") from None
         if ws.close_code not in (None, 1000, 1001):
             raise ConnectionError(f"closed by the game with code {ws.close_code}")
 
@@ -250,4 +261,6 @@ def _describe(exc: BaseException) -> str:
         return f"handshake refused: HTTP {exc.status} {exc.message}"
     if isinstance(exc, TimeoutError):
         return "connect timed out"
+    if type(exc) is ConnectionError:  # ours, already worded for the log
+        return str(exc)
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
