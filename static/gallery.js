@@ -142,6 +142,17 @@
           .catch(function (err) { console.warn("test events failed", err); });
       });
     }
+    // The alerts card also fires a real alert through the server's queue (alerts/routes.py).
+    var alertTest = el.querySelector("button.alert-test");
+    if (alertTest) {
+      alertTest.addEventListener("click", function () {
+        var q = withToken(new URLSearchParams()).toString();
+        fetch("/api/alerts/test" + (q ? "?" + q : ""), {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ rule: "boss_defeated" }),
+        }).catch(function (err) { console.warn("test alert failed", err); });
+      });
+    }
 
     // The iframe renders at the overlay's real size and is scaled down to fit the card.
     function fit() {

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from conftest import CHROMIUM, CHROMIUM_ARGS
-from overlay_support import BusMaker, open_overlay
+from overlay_support import BusMaker, eventually, open_overlay
 
 from dxbus.alerts.make_sounds import RECIPES, write_wav
 
@@ -114,3 +114,18 @@ async def test_dashboard_test_alert_button_goes_through_the_queue(browser: Any, 
     assert await page.text_content("#alert-result") == "queued: Died in Deep Docks (3 in a row)"
     assert bus.alerts.queue.history[-1]["rule"] == "death"
     await page.close()
+
+
+async def test_gallery_test_alert_button_goes_through_the_queue(browser: Any, buses: BusMaker) -> None:
+    bus = await buses.make()
+    page = await browser.new_page()
+    await page.goto(bus.url() + "/overlays")
+    await page.click("#card-alerts button.alert-test")
+    await eventually(lambda: _fired(bus), what="the gallery's test alert")
+    last = bus.alerts.queue.history[-1]
+    assert last["rule"] == "boss_defeated" and last["test"] is True
+    await page.close()
+
+
+async def _fired(bus: Any) -> bool:
+    return bool(bus.alerts.queue.history)
