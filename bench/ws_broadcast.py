@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import multiprocessing as mp
 import statistics
 import sys
@@ -162,6 +163,13 @@ async def start_bare() -> Server:
     await site.start()
     port = runner.addresses[0][1]
     seq = [0]
+    # The same start-up hygiene as the bus gets (dxbus.gc_freeze), so only the fan-out differs.
+    gc.collect()
+    gc.freeze()
+
+    async def stop() -> None:
+        await runner.cleanup()
+        gc.unfreeze()
 
     async def publish(i: int, t: float) -> None:
         seq[0] += 1
@@ -170,13 +178,14 @@ async def start_bare() -> Server:
         for ws in tuple(clients):
             await ws.send_str(text)
 
-    return Server(f"ws://127.0.0.1:{port}/", publish, lambda: len(clients), runner.cleanup)
+    return Server(f"ws://127.0.0.1:{port}/", publish, lambda: len(clients), stop)
 
 
 async def start_bus(tmp: Path, queue_limit: int) -> Server:
     """Our bus, assembled as `dxbus serve` does, on ephemeral ports."""
     from dxbus.assemble import build_bus
     from dxbus.config import load_config
+    from dxbus.gc_freeze import FreezeStartup
 
     config = load_config(None, {
         "HTTP": {"Port": 0}, "WebSocket": {"Port": 0, "ClientQueueLimit": queue_limit},
@@ -184,6 +193,7 @@ async def start_bus(tmp: Path, queue_limit: int) -> Server:
         "State": {"File": str(tmp / "state.json")},
     })
     bus = build_bus(config, base_dir=tmp)
+    bus.add(FreezeStartup())  # as `dxbus serve` does (server/cli.py)
     await bus.start()
     emit = bus.hub.emit
 

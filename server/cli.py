@@ -15,6 +15,7 @@ from . import __version__
 from .assemble import RunOptions, build_bus
 from .banner import Banner
 from .config import Config, ConfigError, load_config
+from .gc_freeze import FreezeStartup
 from .speedrun.cli import add_livesplit_command, livesplit_overrides, run_livesplit_standalone
 
 log = logging.getLogger("dxbus")
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         # Building checks what needs the file system too (e.g. alert sound files).
         bus = build_bus(config, options_from_args(args))
         bus.add(Banner(bus))  # last: prints the URLs once every port is bound
+        bus.add(FreezeStartup())  # after everything started: see dxbus.gc_freeze
     except ConfigError as exc:
         print(f"dxbus: configuration error\n{exc}", file=sys.stderr)
         return 2
