@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import logging
 import math
 import os
@@ -49,7 +50,8 @@ DEFAULT_FILES: dict[str, str] = {
     "room.txt": "{{ scene.current }}",
     "area.txt": "{{ scene.area }}",
     "boss.txt": "{{ boss.current if boss.active else '' }}",
-    "boss-timer.txt": "{{ boss.fight_time|duration if boss.active else '' }}",
+    # Whole seconds: OBS only looks once a second, so tenths would be rewritten for nothing.
+    "boss-timer.txt": "{{ boss.fight_time|duration(0) if boss.active else '' }}",
     "last-boss.txt": (
         "{% set r = boss.last_result %}{% if r %}{{ r.boss }}: {{ r.result }} in "
         "{{ r.time|duration }}{% endif %}"),
@@ -159,6 +161,10 @@ class TextFileWriter:
         for item in self.files:
             with contextlib.suppress(OSError):
                 item.written = item.path.read_text(encoding="utf-8")  # unchanged files stay untouched
+            # Temporary files left by a crash mid-write (the name pattern is atomic_write's).
+            for stale in self.directory.glob(f".{glob.escape(item.name)}.*.tmp"):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
         self.bus.hub.add_listener(self.on_event)
         self.flush()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="text-files")
