@@ -161,3 +161,26 @@ async def test_a_boss_kill_reported_twice_alerts_once_with_the_games_time(tmp_pa
     await rig.advance(30)
     assert rig.messages == ["Lace defeated in 1:04.5"]
     await rig.stop()
+
+
+async def test_master_volume_and_merge_without_a_merge_message(tmp_path: Path) -> None:
+    rule = {"Name": "kill", "Event": "enemy_killed", "Message": "{{ data.enemy_name }} down",
+            "Stale": "merge", "Volume": 0.5, "Duration": 2}
+    rig = await rig_with(tmp_path, rule, MasterVolume=0.5)
+    await rig.emit("player_death", location="Bone_05")  # detectors are off: nothing
+    await rig.emit("enemy_killed", enemy_name="Mossgrub")
+    for name in ("Mossgrub", "Mossmir", "Pilgrim"):
+        await rig.emit("enemy_killed", enemy_name=name)
+    await rig.advance(10)
+    assert rig.messages == ["Mossgrub down", "Pilgrim down (x3)"]
+    assert [a["volume"] for _, a in rig.shown] == [0.25, 0.25]
+    assert [a["count"] for _, a in rig.shown] == [1, 3]
+    await rig.stop()
+
+
+async def test_a_template_that_fails_at_run_time_falls_back_to_the_rule_name(tmp_path: Path) -> None:
+    rule = {"Name": "odd", "Event": "custom_event", "Message": "{{ data.n / 0 }}"}
+    rig = await rig_with(tmp_path, rule)
+    await rig.emit("custom_event", n=1)
+    assert rig.messages == ["odd"]
+    await rig.stop()
