@@ -206,8 +206,6 @@
     this.ws = null;
     this.closed = false;
     this.stats = { frames: 0, duplicates: 0, reconnects: 0, snapshots: 0 };
-    this.lastFrameAt = Date.now();
-    this.lastPingAt = 0;
   }
 
   Client.prototype.url = function () {
@@ -247,7 +245,7 @@
       return;
     }
     this.ws = ws;
-    ws.onopen = function () { self.attempt = 0; self.lastFrameAt = Date.now(); self.setStatus("live"); };
+    ws.onopen = function () { self.attempt = 0; self.framesAtPing = undefined; self.setStatus("live"); };
     ws.onmessage = function (e) { self.receive(e.data); };
     ws.onclose = function () {
       if (self.ws !== ws) return;
@@ -276,7 +274,6 @@
       console.warn("[dxbus] unreadable frame ignored");
       return;
     }
-    this.lastFrameAt = Date.now();
     this.stats.frames += 1;
     if (!frame || typeof frame !== "object") return;
     if (frame.type) { this.control(frame); return; }
@@ -322,13 +319,20 @@
     window.location.reload();
   };
 
-  /** Keep-alive: a ping every 20 s; a bus silent for 50 s after a ping is treated as gone. */
+  /**
+   * Keep-alive: a ping every 20 s; two pings in a row with no frame at all since (a half-open
+   * connection, e.g. over Wi-Fi) close the socket, and the reconnect logic takes over. Counting
+   * missed pings rather than comparing clocks keeps a source that OBS paused (timers stop, then
+   * resume with a time jump) from dropping a healthy connection.
+   */
   Client.prototype.heartbeat = function () {
     var ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
-    var now = Date.now();
-    if (now - this.lastFrameAt > 50000 && now - this.lastPingAt < 30000) { ws.close(); return; }
-    try { ws.send(JSON.stringify({ type: "ping" })); this.lastPingAt = now; } catch (err) { /* closing */ }
+    this.missedPings = this.framesAtPing !== undefined && this.stats.frames === this.framesAtPing
+      ? (this.missedPings || 0) + 1 : 0;
+    if (this.missedPings >= 2) { this.missedPings = 0; ws.close(); return; }
+    this.framesAtPing = this.stats.frames;
+    try { ws.send(JSON.stringify({ type: "ping" })); } catch (err) { /* closing */ }
   };
 
   Client.prototype.close = function () {
