@@ -26,6 +26,7 @@ import logging
 import math
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,13 @@ def atomic_write(path: Path, text: str, mtime: float | None = None) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(text.encode("utf-8"))
+        # mkstemp makes the file private (0600); a text file for OBS keeps the target's mode, or the
+        # usual 0644, so OBS running as another user (or a backup tool) can still read it.
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            mode = 0o644
+        os.chmod(tmp, mode)
         if mtime is not None:
             os.utime(tmp, (mtime, mtime))
         os.replace(tmp, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import stat
 import threading
 import time
 from pathlib import Path
@@ -55,6 +56,7 @@ def test_a_reader_never_sees_a_partial_or_empty_file(tmp_path: Path) -> None:
     assert reads[0] > 100  # the reader really ran alongside
     assert path.read_text(encoding="utf-8") == values[-1]
     assert [p.name for p in tmp_path.iterdir()] == ["deaths.txt"]  # no temp files left behind
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # not mkstemp's private 0600
 
 
 class ObsTextSource:
