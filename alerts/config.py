@@ -102,6 +102,8 @@ class AlertSpec(Section):
 
 
 class BossDefeated(AlertSpec):
+    """A boss is beaten: fight time, and whether it beat the previous best."""
+
     message: str = ("{{ boss_name }} defeated in {{ fight_time|duration }}"
                     "{% if new_best %} - NEW BEST!{% endif %}")
     sound: str = "victory.wav"
@@ -111,6 +113,8 @@ class BossDefeated(AlertSpec):
 
 
 class PerfectRoom(AlertSpec):
+    """A room left without damage after a fight in it."""
+
     message: str = "Perfect room! {{ kills }} down, no damage taken"
     sound: str = "perfect.wav"
     priority: Priority = 60
@@ -119,6 +123,8 @@ class PerfectRoom(AlertSpec):
 
 
 class SpeedRoom(AlertSpec):
+    """A room left in under `Seconds`."""
+
     message: str = "Speedy! {{ room_name }} in {{ room_time|duration }}"
     sound: str = "speed.wav"
     priority: Priority = 30
@@ -129,6 +135,8 @@ class SpeedRoom(AlertSpec):
 
 
 class Death(AlertSpec):
+    """Hornet died: the room, the cause and the streak; bursts merge into one alert."""
+
     message: str = (
         "Died in {{ area or room_name }}{% if streak > 1 %} ({{ streak }} in a row){% endif %}"
     )
@@ -142,6 +150,8 @@ class Death(AlertSpec):
 
 
 class LowHealth(AlertSpec):
+    """Health dropped to `Masks` or fewer."""
+
     message: str = "{{ health }} mask{% if health != 1 %}s{% endif %} left!"
     sound: str = "low-health.wav"
     priority: Priority = 80
@@ -152,6 +162,8 @@ class LowHealth(AlertSpec):
 
 
 class NewArea(AlertSpec):
+    """A titled area entered for the first time this session."""
+
     message: str = "New area: {{ area }}"
     sound: str = "discovery.wav"
     priority: Priority = 60
@@ -159,6 +171,8 @@ class NewArea(AlertSpec):
 
 
 class AbilityObtained(AlertSpec):
+    """A new ability (or equipment ability) collected."""
+
     message: str = "Obtained {{ ability }}!"
     sound: str = "ability.wav"
     priority: Priority = 85
@@ -167,6 +181,8 @@ class AbilityObtained(AlertSpec):
 
 
 class NoDamageStreak(AlertSpec):
+    """Every `Rooms` rooms in a row without taking damage."""
+
     message: str = "{{ streak }} rooms without a hit!"
     sound: str = "streak.wav"
     priority: Priority = 40

@@ -64,9 +64,11 @@ class WorldView:
         return cls(areas, {n.casefold(): n for n in names})
 
     def area_of(self, scene: str | None) -> str | None:
+        """The titled area of a scene, or None."""
         return self.areas.get(scene or "")
 
     def ability(self, name: Any) -> str | None:
+        """The canonical spelling of a known ability name (any case), or None."""
         return self.abilities.get(name.casefold()) if isinstance(name, str) else None
 
 

@@ -85,6 +85,7 @@ def noise_sweep(seconds: float, volume: float = 0.3, seed: int = 7) -> Samples:
 
 
 def silence(seconds: float) -> Samples:
+    """Nothing, for `seconds`."""
     return [0.0] * int(seconds * RATE)
 
 
@@ -100,6 +101,7 @@ def mix(*tracks: tuple[float, Samples]) -> Samples:
 
 
 def seq(*parts: Samples) -> Samples:
+    """Parts one after the other."""
     out: Samples = []
     for part in parts:
         out.extend(part)
@@ -119,6 +121,7 @@ def note(name: str) -> float:
 
 
 def chord(names: str, seconds: float, volume: float = 0.3, shape: str = "triangle") -> Samples:
+    """Notes (`"C5 E5 G5"`) sounding together."""
     return mix(*((0.0, tone(note(n), seconds, volume, shape, release=0.3)) for n in names.split()))
 
 

@@ -23,6 +23,7 @@ def install_routes(service: AlertService) -> Any:
     """A route installer `(app, bus) -> None` for `bus.route_installers`."""
 
     def install(app: web.Application, bus: Any) -> None:
+        """Add the routes (and the service, for the handlers) to the 8080 app."""
         app[SERVICE_KEY] = service
         app.router.add_get("/api/alerts", get_alerts)
         app.router.add_post("/api/alerts/test", post_test)
