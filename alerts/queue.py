@@ -75,6 +75,8 @@ class AlertQueue:
         self._ids = itertools.count(1)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Held by the operator (BRB, an interview): nothing new is shown, waiting alerts keep aging.
+        self.paused = False
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -124,6 +126,20 @@ class AlertQueue:
         self._wake.set()
         return QUEUED
 
+    # -- operator ------------------------------------------------------------------------------
+    def set_paused(self, paused: bool) -> None:
+        """Hold the queue (the alert on screen finishes) or let it run again."""
+        self.paused = paused
+        self._wake.set()
+
+    def clear(self) -> int:
+        """Forget every waiting alert; returns how many."""
+        now = self.clock.monotonic()
+        dropped, self.pending = self.pending, []
+        for alert in dropped:
+            self._record(alert, "cleared", now)
+        return len(dropped)
+
     # -- pacing --------------------------------------------------------------------------------
     def _next(self, now: float) -> Alert | None:
         for alert in list(self.pending):
@@ -138,7 +154,7 @@ class AlertQueue:
 
     async def _run(self) -> None:
         while True:
-            alert = self._next(self.clock.monotonic())
+            alert = None if self.paused else self._next(self.clock.monotonic())
             if alert is None:
                 self._wake.clear()
                 await self._wake.wait()
@@ -170,4 +186,5 @@ class AlertQueue:
             current = {**self.current.payload(), "remaining": round(remaining, 3)}
         order = sorted(self.pending, key=lambda a: (-a.priority, a.created))
         queue = [{**a.payload(), "waiting": round(now - a.created, 3)} for a in order]
-        return {"current": current, "queue": queue, "history": list(self.history), "gap_seconds": self.gap}
+        return {"current": current, "queue": queue, "history": list(self.history), "gap_seconds": self.gap,
+                "paused": self.paused}

@@ -2,6 +2,8 @@
 
 - `GET /api/alerts`: the alert on screen, the queue (show order) and recent history.
 - `POST /api/alerts/test` `{"rule": "death"}` (optional `"data": {...}` fields): fire an alert now.
+- `POST /api/alerts/pause` `{"paused": true|false}`: hold the queue or let it run again.
+- `POST /api/alerts/clear`: forget every waiting alert.
 - `GET /static/user-sounds/{name}`: a file from the user's sounds folder (plain names only).
 """
 
@@ -27,6 +29,8 @@ def install_routes(service: AlertService) -> Any:
         app[SERVICE_KEY] = service
         app.router.add_get("/api/alerts", get_alerts)
         app.router.add_post("/api/alerts/test", post_test)
+        app.router.add_post("/api/alerts/pause", post_pause)
+        app.router.add_post("/api/alerts/clear", post_clear)
         # Under /static/ because overlays only play sounds from there; registered before the
         # overlays' catch-all `/static/{path}` (build_bus installs alerts first), so it wins.
         app.router.add_get("/static/user-sounds/{name}", get_sound)
@@ -56,6 +60,23 @@ async def post_test(request: web.Request) -> web.Response:
                        parameter="rule") from None
     return json_response({"success": outcome in ("queued", "merged"), "outcome": outcome,
                           "alert": alert.payload()})
+
+
+async def post_pause(request: web.Request) -> web.Response:
+    """`POST /api/alerts/pause` `{"paused": bool}`: the queue's state after the change."""
+    body = await read_json(request)
+    if not isinstance(body, dict) or not isinstance(body.get("paused"), bool):
+        raise ApiError(400, "INVALID_PARAMETER", 'send {"paused": true} or {"paused": false}',
+                       parameter="paused")
+    queue = request.app[SERVICE_KEY].queue
+    queue.set_paused(body["paused"])
+    return json_response({"success": True, "paused": queue.paused, "queued": len(queue.pending)})
+
+
+async def post_clear(request: web.Request) -> web.Response:
+    """`POST /api/alerts/clear`: drop the waiting alerts (the one on screen finishes)."""
+    cleared = request.app[SERVICE_KEY].queue.clear()
+    return json_response({"success": True, "cleared": cleared})
 
 
 async def get_sound(request: web.Request) -> web.StreamResponse:

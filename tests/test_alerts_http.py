@@ -107,3 +107,22 @@ async def test_queue_runs_on_the_bus_clock(bus_factory: Any) -> None:
     await clock.advance(0.5)
     await wait_for(lambda: bus.alerts.queue.current is not None)
     assert len(bus.alerts.queue.pending) == 1
+
+
+async def test_pause_and_clear_routes(bus_factory: Any) -> None:
+    bus = await bus_factory()
+    async with aiohttp.ClientSession() as http:
+        async with http.post(bus.url() + "/api/alerts/pause", json={"paused": True}) as resp:
+            assert resp.status == 200 and (await resp.json())["paused"] is True
+        for _ in range(2):
+            async with http.post(bus.url() + "/api/alerts/test", json={"rule": "new_area"}) as resp:
+                assert resp.status == 200
+        async with http.get(bus.url() + "/api/alerts") as resp:
+            body = await resp.json()
+        assert body["paused"] is True and body["current"] is None and len(body["queue"]) == 2
+        async with http.post(bus.url() + "/api/alerts/clear") as resp:
+            assert (await resp.json())["cleared"] == 2
+        async with http.post(bus.url() + "/api/alerts/pause", json={"paused": "no"}) as resp:
+            assert resp.status == 400
+        async with http.post(bus.url() + "/api/alerts/pause", json={"paused": False}) as resp:
+            assert (await resp.json())["paused"] is False

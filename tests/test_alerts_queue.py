@@ -136,3 +136,22 @@ async def test_alerts_keep_flowing_while_nobody_listens(tmp_path: Path) -> None:
     assert [round(t, 2) for t, _ in rig.shown] == [0.0, 1.25, 2.5, 3.75]
     assert rig.messages == ["kill 0", "kill 1", "kill 2", "kill 3"]
     await rig.stop()
+
+
+async def test_pause_holds_new_alerts_and_clear_forgets_them(queue: Any) -> None:
+    queue.offer(make("on-screen", duration=2))
+    await settle()
+    queue.set_paused(True)
+    queue.offer(make("kept"))
+    await queue.clock_.advance(10)
+    assert [d["rule"] for _, d in queue.published] == ["on-screen"]  # it finished; nothing new
+    assert queue.snapshot()["paused"] is True
+    queue.set_paused(False)
+    await settle()
+    assert [d["rule"] for _, d in queue.published] == ["on-screen", "kept"]
+    queue.offer(make("a"))
+    queue.offer(make("b"))
+    assert queue.clear() == 2
+    await queue.clock_.advance(10)
+    assert [d["rule"] for _, d in queue.published] == ["on-screen", "kept"]
+    assert [h["status"] for h in queue.history][-2:] == ["cleared", "cleared"]
