@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -99,6 +101,7 @@ class Bus:
     async def start(self) -> None:
         """Start every service in order; on failure stop what started and re-raise."""
         self.started_at = self.clock.monotonic()
+        self.stopping = False
         for service in self.services:
             try:
                 await service.start()
@@ -118,9 +121,13 @@ class Bus:
                 log.exception("stopping %s failed", service.name)
 
     async def run_forever(self) -> None:
-        """Start, wait until cancelled (Ctrl+C), stop."""
+        """Start, wait for Ctrl+C or SIGTERM, stop (flushing exports, recordings and state)."""
         await self.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await self.stop()

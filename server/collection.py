@@ -24,11 +24,16 @@ class CollectionPolicy:
     advanced_metrics_enabled: bool = False
     _last_player_update: float = float("-inf")
 
-    def allows(self, event_type: str, now: float) -> bool:
-        """Gate by the export switches, and thin `player_update` to `update_frequency_hz`."""
+    def allows(self, event_type: str, now: float, thin: bool = True) -> bool:
+        """Gate by the export switches, and thin `player_update` to `update_frequency_hz`.
+
+        `thin=False` is for recordings, which hold what a bus already thinned at its own rate.
+        """
         if event_type in PLAYER_TYPES:
             if not self.export_player_data:
                 return False
+            if not thin:
+                return True
             # A little slack so a source ticking at exactly the rate is never thinned.
             if now - self._last_player_update < 0.9 / self.update_frequency_hz:
                 return False

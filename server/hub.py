@@ -41,12 +41,13 @@ class Hub:
         self._dispatching = False
 
     # -- producing -------------------------------------------------------------------------
-    def publish(self, draft: Draft) -> Event | None:
+    def publish(self, draft: Draft, thin: bool = True) -> Event | None:
         """Accept a validated event; returns it, or None if collection settings filter it out.
 
+        `thin=False` skips the `player_update` rate thinning (replayed recordings).
         Raises EventError if the serialized event is too large.
         """
-        if not self.policy.allows(draft.type, self.clock.monotonic()):
+        if not self.policy.allows(draft.type, self.clock.monotonic(), thin):
             return None
         event = make_event(draft, self.seq + 1, self.clock.monotonic(), self.clock.time())
         self.seq = event.seq

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
-from ..collection import PLAYER_TYPES
 from ..events import Draft, Event, EventError
 from ..http_errors import error_response, json_response
 from ..hub import Hub
@@ -115,9 +114,7 @@ def publish_replayed(hub: Hub, draft: Draft) -> Event | None:
     A recording holds what a bus already published (thinned to its rate) or what the game wrote;
     at speed 10 the bus's rate limiter would otherwise drop nine in ten of them.
     """
-    if draft.type in PLAYER_TYPES:
-        hub.policy._last_player_update = float("-inf")
-    return hub.publish(draft)
+    return hub.publish(draft, thin=False)
 
 
 class SeekError(ValueError):
