@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from conftest import CHROMIUM, CHROMIUM_ARGS
-from overlay_support import BusMaker, emit_state, eventually, open_overlay, png_alpha
+from overlay_support import BusMaker, Console, emit_state, eventually, open_overlay, png_alpha
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -237,6 +237,9 @@ async def test_bad_settings_fall_back_with_console_warnings(browser: Any, buses:
 async def test_gallery_lists_every_overlay_with_preview_form_and_url(browser: Any, buses: BusMaker) -> None:
     bus = await buses.make()
     page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    console = Console()
+    page.on("console", console)  # the previews' messages too
+    page.on("pageerror", lambda exc: console.messages.append(("pageerror", str(exc))))
     await page.goto(f"{bus.url('http')}/overlays")
     names = await page.eval_on_selector_all("article.card", "els => els.map(e => e.dataset.name)")
     assert {"hp", "damage", "deaths", "boss", "room", "stats", "alerts"} <= set(names)
@@ -255,6 +258,7 @@ async def test_gallery_lists_every_overlay_with_preview_form_and_url(browser: An
     await frame.locator(".mask.full").nth(4).wait_for(timeout=5000)
     await page.click("#unmute")
     await eventually(lambda: _has(frame, "html[data-sound=on]"), what="sound unlocked in the preview")
+    assert not console.of("error") and not console.of("pageerror"), console.messages
     await page.close()
 
 
