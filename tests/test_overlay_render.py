@@ -47,11 +47,14 @@ async def test_hp_masks_follow_health_and_silk_bar_follows_mp(browser: Any, buse
     assert await page.locator(".mask.full").count() == 4
     await emit_state(bus, "player_update", player(2, 7, 9, 9))
     await page.wait_for_function("document.querySelectorAll('.mask.full').length === 2")
+    # a hit flashes (and the lost masks crack); started in the next frame
+    await page.wait_for_function("document.getElementById('fx-hit').getAnimations().length === 1")
     assert await page.locator(".mask").count() == 7
     assert await page.text_content("#hp-num") == "2/7"
     assert await page.get_attribute("#silk-fill", "style") == "transform: scaleX(1);"
     await emit_state(bus, "player_update", player(6, 7, 3, 9))
     await page.wait_for_function("document.querySelectorAll('.mask.full').length === 6")
+    await page.wait_for_function("document.getElementById('fx-heal').getAnimations().length === 1")
     assert await page.text_content("#silk-num") == "3/9"
     assert not console.of("error") and not console.of("pageerror")
     await page.close()
@@ -205,11 +208,14 @@ async def test_background_is_transparent(browser: Any, buses: BusMaker) -> None:
     bus = await buses.make()
     await emit_state(bus, "player_update", player(5, 5, 9, 9))
     page, _ = await open_overlay(browser, bus, "hp", "motion=0", size=(400, 200))
+    await emit_state(bus, "player_update", player(2, 5, 9, 9))
+    await page.wait_for_function("document.querySelectorAll('.mask.full').length === 2")
+    assert await page.evaluate("document.getAnimations().length") == 0  # motion=0: no animation at all
     png = await page.screenshot(omit_background=True)
     alpha = png_alpha(png)
     # corners and the area right of the bars: fully transparent; a mask: opaque
     assert alpha(1, 1) == 0 and alpha(399, 199) == 0 and alpha(390, 20) == 0 and alpha(200, 190) == 0
-    box = await page.locator(".mask.full").first.bounding_box()
+    box = await page.locator(".mask.full").first.bounding_box()  # (2 of 5 full now)
     assert box is not None
     assert alpha(int(box["x"] + box["width"] / 2), int(box["y"] + box["height"] / 2)) > 200
     await page.close()
