@@ -205,3 +205,19 @@ async def test_reloader_publishes_relative_paths(bus, tmp_path: Path) -> None:  
     assert {builtin / "overlays", builtin / "static"} <= set(service.folders)
     status = bus.status_providers["overlays"]()
     assert status["hot_reload"] is True and set(status["overlays"]) >= BUILTINS
+
+
+async def test_a_user_theme_is_offered_and_served(bus_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    user = tmp_path / "pack"
+    (user / "static" / "themes").mkdir(parents=True)
+    (user / "static" / "themes" / "neon.css").write_text(":root { --dx-panel: #0ff3; }")
+    (user / "mine.html.j2").write_text('{% extends "_base.html.j2" %}{% block body %}x{% endblock %}')
+    (user / "mine.toml").write_text('[settings.theme]\nchoices = ["silk", "neon"]\n')
+    bus = await bus_factory(options=RunOptions(overlays_dir=user))
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{bus.url('http')}/overlays/mine?theme=neon") as r:
+            html = await r.text()
+        href = html.split('href="')[3].split('"')[0]  # icon, overlay.css, then the theme
+        assert href.startswith("/static/themes/neon.css?v=") and not href.endswith("v=0")
+        async with http.get(bus.url("http") + href) as r:
+            assert r.status == 200 and "--dx-panel" in await r.text()
