@@ -187,6 +187,7 @@ class TextFileWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        self._alert = None  # no alert outlives the bus on stream
         self.flush()
 
     def on_event(self, event: Event) -> None:

@@ -112,8 +112,10 @@ async def test_writes_only_on_change_and_at_most_once_per_interval(rig: Rig) -> 
 async def test_the_final_value_is_written_on_stop(rig: Rig) -> None:
     await rig.writer.start()
     rig.emit("player_death", location="Bone_05")
+    rig.emit("alert", message="Died", duration=5)
     await rig.writer.stop()  # before the next tick
     assert rig.read("deaths.txt") == "1"
+    assert rig.read("alert.txt") == ""  # an alert does not outlive the bus
 
 
 async def test_a_locked_target_is_retried_on_the_next_tick(rig: Rig, monkeypatch: Any) -> None:
