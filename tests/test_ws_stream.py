@@ -347,3 +347,13 @@ async def test_a_dead_peer_is_detected_by_the_heartbeat(bus: Bus) -> None:
         writer.close()
     finally:
         await runner.cleanup()
+
+
+async def test_token_rules_are_the_same_at_ws_on_the_http_port(bus_factory, session) -> None:
+    bus = await bus_factory({"Security": {"AuthToken": TOKEN}})
+    ok = await connect(session, bus, f"token={TOKEN}", kind="http", path="/ws")
+    bus.hub.emit("player_death", {"location": "Bone_01"})
+    assert (await frame(ok))["EventType"] == "player_death"
+    refused = await session.ws_connect(f"{bus.url('http')}/ws?token=nope")
+    assert (await frame(refused))["error"]["code"] == "AUTH_FAILED"
+    assert (await closed(refused))[0] == 4401
