@@ -9,12 +9,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from conftest import BusFactory
 
 from dxbus.clock import ManualClock
 from dxbus.events import Draft
 from dxbus.export import RETRY_INTERVAL, FileExport
 from dxbus.hub import Hub
-from tests.conftest import BusFactory
 
 
 async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+from conftest import BusFactory
 
 from dxbus.app import Bus
 from dxbus.clock import ManualClock
 from dxbus.export import FileExport
-from tests.conftest import BusFactory
 
 NAME = re.compile(r"metrics_\d{8}_\d{6}(_\d{3})?\.ndjson")
 SNIPPET = Path(__file__).parent / "usage_guide" / "file_export_analysis.py"

@@ -11,10 +11,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from conftest import BusFactory
+
 from dxbus.assemble import RunOptions
 from dxbus.clock import ManualClock
 from dxbus.sources.simulator import Simulator
-from tests.conftest import BusFactory
 
 
 def test_demo_prints_urls_serves_and_exports(tmp_path: Path) -> None:

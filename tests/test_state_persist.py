@@ -9,10 +9,10 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import BusFactory
 
 from dxbus.app import Bus
 from dxbus.clock import ManualClock
-from tests.conftest import BusFactory
 
 
 async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
