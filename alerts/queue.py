@@ -9,7 +9,6 @@ is watching, and stale alerts are dropped or merged by their rule's policy.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections import deque
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dxbus.clock import Clock, utc_iso
+from dxbus.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,8 @@ class AlertQueue:
 
     async def stop(self) -> None:
         """Stop pacing; waiting alerts are forgotten."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     # -- producing -----------------------------------------------------------------------------
     def offer(self, alert: Alert) -> str:

@@ -38,6 +38,7 @@ from dxbus.alerts.templates import TemplateProblem, check_template, render
 from dxbus.clock import Clock
 from dxbus.config import Section
 from dxbus.events import Event
+from dxbus.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -183,9 +184,7 @@ class TextFileWriter:
         if self._task is None:
             return
         self.bus.hub.remove_listener(self.on_event)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task)
         self._task = None
         self._alert = None  # no alert outlives the bus on stream
         self.flush()

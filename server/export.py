@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from .clock import Clock, utc_iso
 from .events import Event
 from .state import describe_os_error
+from .tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from .app import Bus
@@ -97,11 +98,8 @@ class FileExport:
 
     async def stop(self) -> None:
         """Write everything still buffered, fsync and close."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._inflight is not None:
             with contextlib.suppress(Exception):
                 await self._inflight

@@ -9,12 +9,12 @@ only appends to a buffer; the buffer goes to disk every `flush_seconds` and at s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .events import Event
+from .tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from .app import Bus
@@ -50,10 +50,7 @@ class Recorder:
     async def stop(self) -> None:
         """Stop listening, write what is buffered, close the file."""
         self.bus.hub.remove_listener(self._on_event)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         self.flush()
         if self._file is not None:
             self._file.close()

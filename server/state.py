@@ -12,7 +12,6 @@ Fast state (HP, position) is never written.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import shutil
@@ -25,6 +24,7 @@ import orjson
 
 from .clock import Clock
 from .events import Event
+from .tasks import cancel_and_wait
 from .world import World, load_world
 
 if TYPE_CHECKING:
@@ -430,11 +430,8 @@ class StateStore:
 
     async def stop(self) -> None:
         """Stop the writer and save whatever changed."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self.state.revision != self.saved_revision:
             self.save()
 

@@ -16,6 +16,9 @@ from dxbus.assemble import RunOptions, build_bus
 from dxbus.clock import Clock
 from dxbus.config import load_config
 
+# Fixtures shared by the browser tests (one Chromium per module, buses with overlays).
+pytest_plugins = ["overlay_support"]
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conftest import bus_overrides
+import pytest_asyncio
+from conftest import CHROMIUM, CHROMIUM_ARGS, bus_overrides
 
 from dxbus.app import Bus
 from dxbus.assemble import RunOptions, build_bus
@@ -141,3 +142,22 @@ def png_alpha(png: bytes) -> Callable[[int, int], int]:
         rows.append(line)
         prev = line
     return lambda x, y: rows[y][x * 4 + 3]
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def browser() -> Any:
+    """One Chromium per test module (launching is the slow part)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def buses(tmp_path: Path) -> Any:
+    """Buses for browser tests, stopped at the end of the test."""
+    maker = BusMaker(tmp_path)
+    yield maker
+    await maker.close()

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from conftest import CHROMIUM, CHROMIUM_ARGS
 from overlay_support import BusMaker, emit_state, eventually, open_overlay, wait_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -25,23 +22,6 @@ DXBus.connect({
 });
 {% endblock %}
 """
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def buses(tmp_path: Path) -> AsyncIterator[BusMaker]:
-    maker = BusMaker(tmp_path)
-    yield maker
-    await maker.close()
 
 
 async def texts(page: Any, selector: str) -> list[str]:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from conftest import CHROMIUM, CHROMIUM_ARGS
 from overlay_support import BusMaker, Console, emit_state, eventually, open_overlay, png_alpha
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -18,24 +14,6 @@ def player(health: int, health_max: int, mp: int, mp_max: int) -> dict[str, int]
 
 
 XSS = '<img src=x onerror="window.__pwned=1"><b>Lace</b>'
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def browser() -> AsyncIterator[Any]:
-    """One Chromium for the whole module (launching is the slow part)."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def buses(tmp_path: Path) -> AsyncIterator[BusMaker]:
-    maker = BusMaker(tmp_path)
-    yield maker
-    await maker.close()
 
 
 async def test_hp_masks_follow_health_and_silk_bar_follows_mp(browser: Any, buses: BusMaker) -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
-from conftest import CHROMIUM, CHROMIUM_ARGS
 from overlay_support import BusMaker, open_overlay
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -27,23 +24,6 @@ enter = "Bonetown"
 name = "Bell Beast"
 boss = "Bell Beast"
 """
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def buses(tmp_path: Path) -> AsyncIterator[BusMaker]:
-    maker = BusMaker(tmp_path)
-    yield maker
-    await maker.close()
 
 
 def scene(bus: Any, frm: str, to: str) -> None:

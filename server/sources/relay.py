@@ -13,7 +13,6 @@ loss and recovery, and reports itself in `/api/status` under `relay`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ import orjson
 
 from ..clock import utc_iso
 from ..events import EventError, validate
+from ..tasks import cancel_and_wait
 from .original_format import OriginalNormalizer
 
 if TYPE_CHECKING:
@@ -108,10 +108,7 @@ class RelaySource:
 
     async def stop(self) -> None:
         """Disconnect and stop retrying."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._ws is not None:
             await self._ws.close()
         if self._session is not None:

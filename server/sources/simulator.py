@@ -16,7 +16,6 @@ Same seed + same clock = the same events, byte for byte.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections import deque
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import Clock
 from ..collection import CollectionPolicy
 from ..config import ConfigError
+from ..tasks import cancel_and_wait
 from ..world import Boss, World, load_world
 
 if TYPE_CHECKING:
@@ -642,11 +642,8 @@ class Simulator:
 
     async def stop(self) -> None:
         """Stop playing."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         # Tick n is due at base + n / hz (no accumulated float error); a rate change re-bases.

@@ -14,7 +14,6 @@ reported as `file:line` and skipped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from watchfiles import awatch
 
 from ..events import EventError
+from ..tasks import cancel_and_wait
 from .ndjson_reader import BadLine, LineBuffer, decode_line
 from .original_format import OriginalNormalizer
 
@@ -85,10 +85,7 @@ class TailSource:
     async def stop(self) -> None:
         """Stop watching and close the file."""
         self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         self._close()
 
     def status(self) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..clock import Clock, SystemClock
+from ..tasks import cancel_and_wait
 from .settings import LiveSplitSection
 
 log = logging.getLogger(__name__)
@@ -143,11 +144,8 @@ class LiveSplitBridge:
         self._task = asyncio.create_task(self._run(), name="livesplit-bridge")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self._close()
         self.state = "stopped"
 
