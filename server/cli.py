@@ -15,6 +15,7 @@ from . import __version__
 from .assemble import RunOptions, build_bus
 from .banner import Banner
 from .config import Config, ConfigError, load_config
+from .config_toml import to_toml
 from .gc_freeze import FreezeStartup
 from .speedrun.cli import add_livesplit_command, livesplit_overrides, run_livesplit_standalone
 
@@ -33,6 +34,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     add_obs_arguments(parser)
 
 
+def _add_overlays(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overlays", type=Path, metavar="DIR",
+                        help="a folder of your own overlays (NAME.html.j2 + NAME.toml, assets in "
+                        "DIR/static); one named like a built-in replaces it")
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser; every command and option documents itself in --help."""
     parser = argparse.ArgumentParser(
@@ -47,9 +54,7 @@ def make_parser() -> argparse.ArgumentParser:
                                 description="Run the bus. Events arrive by POST /api/events, "
                                 "or from the sources given as options.")
     _add_common(serve)
-    serve.add_argument("--overlays", type=Path, metavar="DIR",
-                       help="a folder of your own overlays (NAME.html.j2 + NAME.toml, assets in DIR/static); "
-                       "one named like a built-in replaces it")
+    _add_overlays(serve)
     serve.add_argument("--record", type=Path, metavar="FILE",
                        help="append every event to FILE as NDJSON (replay it with `dxbus replay FILE`)")
     serve.add_argument("--tail", type=Path, metavar="DIR",
@@ -61,9 +66,7 @@ def make_parser() -> argparse.ArgumentParser:
                                description="Run the bus fed by a simulator of real Silksong play, "
                                "and print the URLs of the dashboard and overlays.")
     _add_common(demo)
-    demo.add_argument("--overlays", type=Path, metavar="DIR",
-                       help="a folder of your own overlays (NAME.html.j2 + NAME.toml, assets in DIR/static); "
-                       "one named like a built-in replaces it")
+    _add_overlays(demo)
     demo.add_argument("--seed", type=int, help="simulator seed, to reproduce a run")
     demo.add_argument("--speed", type=float, default=1.0, help="time compression (default 1)")
     demo.add_argument("--record", type=Path, metavar="FILE", help="append every event to FILE as NDJSON")
@@ -74,9 +77,7 @@ def make_parser() -> argparse.ArgumentParser:
         "--record, the bus's export files, or the original mod's DataExport files. "
         "Control it while it runs: GET /api/replay, POST /api/replay/{pause,resume,seek,speed,step}.")
     _add_common(replay)
-    replay.add_argument("--overlays", type=Path, metavar="DIR",
-                       help="a folder of your own overlays (NAME.html.j2 + NAME.toml, assets in DIR/static); "
-                       "one named like a built-in replaces it")
+    _add_overlays(replay)
     replay.add_argument("files", type=Path, nargs="+", metavar="FILE", help="recordings, played in order")
     replay.add_argument("--speed", type=float, default=1.0,
                         help="playback speed, e.g. 0.5, 1, 2, 10 (default 1)")
@@ -86,6 +87,13 @@ def make_parser() -> argparse.ArgumentParser:
     replay.add_argument("--pause", action="store_true", help="start paused (step with POST /api/replay/step)")
     add_obs_command(commands)
     add_livesplit_command(commands, _add_common)
+
+    config = commands.add_parser(
+        "config", help="check a config file and print the effective configuration",
+        description="Validate the config file (./dxbus.toml or --config) with the command-line "
+        "overrides, and print every section and key as TOML with its allowed range. "
+        "Exit status 2 and a message naming the key when a value is wrong.")
+    _add_common(config)
     return parser
 
 
@@ -137,6 +145,17 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
     return options
 
 
+def print_config(args: argparse.Namespace) -> int:
+    """`dxbus config`: validate, then print the effective configuration."""
+    try:
+        config = config_from_args(args)
+    except ConfigError as exc:
+        print(f"dxbus: configuration error\n{exc}", file=sys.stderr)
+        return 2
+    print(to_toml(config), end="")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `dxbus` console script."""
     args = make_parser().parse_args(argv)
@@ -147,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "obs":
         return run_obs_command(args)
+    if args.command == "config":
+        return print_config(args)
     try:
         config = config_from_args(args)
         if getattr(args, "bus", None):  # `dxbus livesplit --bus HOST:PORT`: only the bridge
