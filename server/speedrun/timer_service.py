@@ -90,7 +90,9 @@ class TimerService:
         if published is not None:
             self._own.add(published.seq)
             self.commands_sent += 1
-            log.info("timer %s%s (%s)", command.command,
+            # Load pauses come with every room change: worth a line only when debugging.
+            level = logging.DEBUG if command.source == "loads" else logging.INFO
+            log.log(level, "timer %s%s (%s)", command.command,
                      f" {command.split!r}" if command.split else "", command.reason or command.source)
 
     async def _tick(self) -> None:
