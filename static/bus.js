@@ -287,6 +287,8 @@
       type: frame.EventType, data: frame.Data || {}, seq: seq, timestamp: frame.Timestamp,
       replayed: seq !== null && this.snapSeq !== null && seq <= this.snapSeq,
     };
+    // How old a missed event already was when the bus answered (both times from the bus's clock).
+    if (ev.replayed) ev.age = (this.snapTime - Date.parse(ev.timestamp)) / 1000 || 0;
     if (ev.type === RELOAD_EVENT) { this.reload(ev); return; }
     var handler = this.handlers[ev.type];
     if (handler) this.safe(handler, ev.data, ev);
@@ -299,6 +301,7 @@
     var restarted = this.lastSeq !== null && seq < this.lastSeq;
     if (restarted || this.lastSeq === null) this.lastSeq = seq;
     this.snapSeq = seq;
+    this.snapTime = Date.parse(frame.Timestamp);
     this.stats.snapshots += 1;
     var data = frame.Data || {};
     var snap = { state: data.state || {}, latest: data.latest || {}, seq: seq, restarted: restarted };
