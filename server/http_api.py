@@ -140,24 +140,9 @@ async def get_metrics(request: web.Request) -> web.Response:
     sample per state type both see the current value.
     """
     limit = int_param(request, "limit", 100, 1, 1000)
-    events = request.app[BUS_KEY].hub.metrics(limit, types_param(request))
-    if flag_param(request, "coalesce", True):
-        events = newest_state_only(events)
+    coalesce = flag_param(request, "coalesce", True)
+    events = request.app[BUS_KEY].hub.metrics(limit, types_param(request), newest_state_only=coalesce)
     return json_response(events_body(events))
-
-
-def newest_state_only(events: list[Event]) -> list[Event]:
-    """Drop every state sample that a newer sample of the same type follows (order kept)."""
-    seen: set[str] = set()
-    kept: list[Event] = []
-    for event in reversed(events):
-        if event.is_state:
-            if event.type in seen:
-                continue
-            seen.add(event.type)
-        kept.append(event)
-    kept.reverse()
-    return kept
 
 
 def flag_param(request: web.Request, name: str, default: bool) -> bool:

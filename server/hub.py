@@ -156,11 +156,33 @@ class Hub:
         out.reverse()
         return out
 
-    def metrics(self, limit: int, types: frozenset[str] | None = None) -> list[Event]:
-        """`recent(limit)` plus the newest event of every matching type, in Seq order."""
-        chosen = {e.seq: e for e in self.recent(limit, types)}
+    def metrics(
+        self, limit: int, types: frozenset[str] | None = None, newest_state_only: bool = False
+    ) -> list[Event]:
+        """The last `limit` matching events plus the newest event of every matching type, in Seq order.
+
+        With `newest_state_only`, each state type (player_update, timing_update) counts once, as its
+        newest sample, so `limit` is filled with discrete events instead of stale state samples.
+        """
+        if newest_state_only:
+            picked: list[Event] = []
+            seen: set[str] = set()
+            for event in reversed(self._ring):
+                if len(picked) >= limit:
+                    break
+                if types is not None and event.type not in types:
+                    continue
+                if event.is_state:
+                    if event.type in seen:
+                        continue
+                    seen.add(event.type)
+                picked.append(event)
+        else:
+            picked = self.recent(limit, types)
+        chosen = {e.seq: e for e in picked}
         for event_type, event in self._latest.items():
-            if types is None or event_type in types:
+            if (types is None or event_type in types) and not (
+                    newest_state_only and event.is_state and event_type in seen):
                 chosen.setdefault(event.seq, event)
         return [chosen[s] for s in sorted(chosen)]
 

@@ -116,3 +116,16 @@ async def test_configure_switch_gates_collection():
     hub.policy.export_combat_data = False
     assert hub.emit("combat_damage", {"damage": 1}) is None
     assert hub.metrics_collected == 0
+
+
+async def test_metrics_newest_state_only_fills_limit_with_discrete_events():
+    clock = ManualClock()
+    hub = Hub(clock, policy=CollectionPolicy(update_frequency_hz=60))
+    for i in range(30):
+        hub.emit("combat_damage", {"damage": i})
+        await clock.advance(0.1)
+        hub.emit("player_update", {"health_current": i})
+    got = hub.metrics(10, newest_state_only=True)
+    assert len(got) == 10
+    assert [e.data["health_current"] for e in got if e.type == "player_update"] == [29]
+    assert [e.data["damage"] for e in got if e.type == "combat_damage"] == list(range(21, 30))
