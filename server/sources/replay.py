@@ -43,7 +43,8 @@ MIN_SPEED, MAX_SPEED = 0.01, 1000.0
 # Yield to the loop after this many back-to-back events so a burst never starves the ports.
 BURST = 200
 # Events one `step` may publish at once (they go out without yielding to the loop).
-MAX_STEP = 10_000
+# Well under the WebSocket client queue limit: a bigger burst would close every overlay as "too far behind".
+MAX_STEP = 1_000
 
 
 @dataclass(frozen=True, slots=True)
