@@ -35,6 +35,9 @@ CORS_HEADERS = {
 }
 
 
+PUBLIC_PREFIX = "/static/"
+
+
 def is_websocket_upgrade(request: web.Request) -> bool:
     """A WebSocket handshake (its handler owns counting and auth)."""
     return request.headers.get("Upgrade", "").lower() == "websocket"
@@ -156,6 +159,10 @@ class HttpGuard:
 
     def _check_token(self, request: web.Request) -> None:
         if not self.token:
+            return
+        if request.method in ("GET", "HEAD") and request.path.startswith(PUBLIC_PREFIX):
+            # Shipped assets (bus.js, CSS, fonts, sounds) hold no game data, and files a stylesheet
+            # loads by itself (fonts, images) could never carry the page's ?token=.
             return
         presented = presented_token(request.headers, request.query)
         if presented is None:

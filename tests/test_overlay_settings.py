@@ -169,6 +169,11 @@ async def test_pages_carry_the_token_to_assets_and_the_socket(overlay_bus) -> No
         async with http.get(f"{base}/static/bus.js?token=s3cret") as r:
             assert r.status == 200 and "javascript" in r.headers["Content-Type"]
             assert r.headers["Cache-Control"] == "no-cache"
+        # assets hold no game data, and a stylesheet's fonts could never carry the token
+        async with http.get(f"{base}/static/overlay.css") as r:
+            assert r.status == 200
+        async with http.get(f"{base}/api/state") as r:
+            assert r.status == 401
         async with http.get(f"{base}/api/overlays?token=s3cret") as r:
             catalog = await r.json()
         assert {o["name"] for o in catalog["overlays"]} >= BUILTINS
