@@ -8,6 +8,7 @@ from aiohttp import web
 
 from .app import Bus
 from .http_api import build_app
+from .listen import serve_app
 
 log = logging.getLogger(__name__)
 
@@ -24,20 +25,8 @@ class HttpService:
     async def start(self) -> None:
         """Build the app (route installers run now, so every part has registered), then bind."""
         cfg = self.bus.config.http
-        app = build_app(self.bus)
-        self.runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                                    shutdown_timeout=2.0)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, cfg.bind_address, cfg.port, reuse_address=True)
-        try:
-            await site.start()
-        except OSError as exc:
-            await self.runner.cleanup()
-            self.runner = None
-            raise OSError(exc.errno, f"HTTP port {cfg.bind_address}:{cfg.port} is not available "
-                          f"({exc.strerror}); change [HTTP] Port or use --http-port") from None
-        # Port 0 asks the OS for a free port; report the one really bound.
-        self.bus.ports["http"] = self.runner.addresses[0][1]
+        self.runner, self.bus.ports["http"] = await serve_app(
+            build_app(self.bus), cfg.bind_address, cfg.port, "[HTTP] Port or use --http-port")
         log.info("HTTP API and dashboard on %s/", self.bus.url("http"))
 
     async def stop(self) -> None:

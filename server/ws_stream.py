@@ -26,6 +26,7 @@ from aiohttp import WSMsgType, web
 from .app import Bus
 from .clock import utc_iso
 from .events import EVENT_TYPE_PATTERN, Event
+from .listen import serve_app
 from .security import origin_allowed, presented_token, token_matches
 from .subscription import Subscription, SubscriptionClosed
 
@@ -568,18 +569,9 @@ class WebSocketService:
             return
         app = web.Application()
         app.router.add_route("GET", "/{tail:.*}", self.stream.handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
         host = self.bus.config.http.bind_address or "127.0.0.1"
-        site = web.TCPSite(self._runner, host, self.bus.config.web_socket.port)
-        try:
-            await site.start()
-        except OSError as exc:
-            await self._runner.cleanup()
-            self._runner = None
-            raise OSError(exc.errno, f"[WebSocket] Port {self.bus.config.web_socket.port} on {host}: "
-                                     f"{exc.strerror}") from exc
-        self.bus.ports["websocket"] = self._runner.addresses[0][1]
+        self._runner, self.bus.ports["websocket"] = await serve_app(
+            app, host, self.bus.config.web_socket.port, "[WebSocket] Port or use --ws-port")
         log.info("WebSocket stream on %s", self.bus.url("websocket"))
 
     async def stop(self) -> None:

@@ -56,3 +56,16 @@ def test_cli_reports_a_bad_file_and_exits_2(tmp_path: Path) -> None:
     ok = subprocess.run([sys.executable, "-m", "dxbus.cli", "config", "--http-port", "8181"],
                         cwd=tmp_path / "..", capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and "Port = 8181" in ok.stdout
+
+
+async def test_a_port_in_use_names_the_setting_to_change(bus_factory) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError, match=r"127\.0\.0\.1:\d+ is not available .*\[WebSocket\] Port"):
+            await bus_factory({"WebSocket": {"Port": port}})
+        with pytest.raises(OSError, match=r"change \[HTTP\] Port or use --http-port"):
+            await bus_factory({"HTTP": {"Port": port}})
