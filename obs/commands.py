@@ -78,8 +78,10 @@ def run_obs_command(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"dxbus: configuration error\n{exc}", file=sys.stderr)
         return 2
+    for error in config.obs.rule_errors:
+        print(f"dxbus: {error}", file=sys.stderr)
     rules = RuleSet(compile_rules(config.obs), config.obs.menu_rooms)
     print(f"[OBS] rules from {path or 'the defaults (no config file)'}")
     for line in rules.explain(args.room):
         print(line)
-    return 0
+    return 2 if config.obs.rule_errors else 0

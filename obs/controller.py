@@ -553,6 +553,7 @@ class ObsService:
                 "scene": d.pending.scene, "reason": d.pending.reason, "due": self._wall(d.pending.due)},
             "return_to": d.return_target,
             "rules": len(self.rules.rules),
+            "rule_errors": self.section.rule_errors,
             "missing_scenes": self.missing_scenes,
             "last_switches": [self._record(r) for r in reversed(d.history)],
             "last_actions": list(reversed(self.action_log)),
@@ -563,6 +564,8 @@ class ObsService:
 def install_obs(bus: Any) -> ObsService | None:
     """Register the OBS service when `[OBS] Enabled` (or DryRun); otherwise only report it as off."""
     section: ObsSection = bus.config.obs
+    for error in section.rule_errors:
+        log.error("%s", error)
     if not (section.enabled or section.dry_run):
         bus.status_providers["obs"] = lambda: {"enabled": False}
         return None

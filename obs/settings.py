@@ -13,16 +13,18 @@ Scene = "Boss Fight Scene"
 ```
 
 Rules are checked in the order written; the first one that matches decides the scene.
-A rule that cannot work (bad regex, two match kinds, unknown trigger fields) stops start-up with a
-`ConfigError` naming `[OBS] Rules.N.Key`.
+A rule that cannot work (bad regex, two match kinds, unknown keys) is left out with one clear message
+naming `[OBS] Rules.N.Key` (logged at start-up, shown in `/api/status` and by `dxbus config` and
+`dxbus obs explain`): a typo in one rule must not take the overlays off a live stream. A bad value in
+the section itself is still a start-up `ConfigError`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from dxbus.config import Section
 
@@ -131,6 +133,34 @@ class ObsSection(Section):
     # checked after Rules.
     scene_map: dict[str, str] = Field(default_factory=dict)
     rules: list[RuleSection] = Field(default_factory=list)
+    # What was wrong with the rules left out, one line each.
+    _rule_errors: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def rule_errors(self) -> list[str]:
+        """One message per rule that was left out because it cannot work."""
+        return self._rule_errors
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _leave_out_bad_rules(cls, data: Any, handler: Any) -> ObsSection:
+        errors: list[str] = []
+        if isinstance(data, dict):
+            key = "Rules" if "Rules" in data else "rules"
+            raw_rules = data.get(key)
+            if isinstance(raw_rules, list):
+                good = []
+                for index, raw in enumerate(raw_rules):
+                    try:
+                        RuleSection.model_validate(raw)
+                    except ValidationError as exc:
+                        errors += [_rule_error(index, err) for err in exc.errors()]
+                    else:
+                        good.append(raw)
+                data = {**data, key: good}
+        section = handler(data)
+        section._rule_errors = errors
+        return section
 
     @model_validator(mode="after")
     def _backoff_order(self) -> ObsSection:
@@ -145,3 +175,12 @@ class ObsSection(Section):
             for key, scene in self.scene_map.items()
         ]
         return [*self.rules, *mapped]
+
+
+def _rule_error(index: int, err: Any) -> str:
+    """`[OBS] Rules.0.Regex = '(': invalid regular expression ...; the rule is left out`."""
+    loc = ".".join(str(part) for part in err["loc"])
+    where = f"[OBS] Rules.{index}" + (f".{loc}" if loc else "")
+    got = "" if err["type"] in ("extra_forbidden", "missing") else f" = {err.get('input')!r}"
+    message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+    return f"{where}{got}: {message}; this rule is left out"

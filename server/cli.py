@@ -153,7 +153,10 @@ def print_config(args: argparse.Namespace) -> int:
         print(f"dxbus: configuration error\n{exc}", file=sys.stderr)
         return 2
     print(to_toml(config), end="")
-    return 0
+    # Parts that leave a bad entry out instead of refusing to start still fail the check.
+    for error in config.obs.rule_errors:
+        print(f"dxbus: {error}", file=sys.stderr)
+    return 2 if config.obs.rule_errors else 0
 
 
 def main(argv: list[str] | None = None) -> int:

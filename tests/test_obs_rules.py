@@ -81,16 +81,17 @@ def test_usage_guide_scene_map_works_as_written() -> None:
         assert (winner.scene if winner else None) == scene, name
 
 
-def test_bad_rules_are_config_errors_naming_the_key() -> None:
-    with pytest.raises(ConfigError, match=r"\[OBS\] Rules.0.Regex = '\(': .*invalid regular expression"):
-        section([{"Regex": "(", "Scene": "A"}])
-    with pytest.raises(ConfigError, match="at most one of"):
-        section([{"Prefix": "a", "Suffix": "b", "Scene": "A"}])
-    with pytest.raises(ConfigError, match="needs a Scene or an action"):
-        section([{"Prefix": "a"}])
-    with pytest.raises(ConfigError, match=r"Rules.0.Scne: unknown key"):
-        section([{"Scne": "A"}])
-    with pytest.raises(ConfigError, match="preview"):
+def test_bad_rules_are_left_out_with_a_message_naming_the_key() -> None:
+    bad = section([{"Regex": "(", "Scene": "A"}, {"Prefix": "a", "Suffix": "b", "Scene": "A"},
+                   {"Prefix": "a"}, {"Scne": "A", "Scene": "A"}, {"Prefix": "Boss_", "Scene": "Boss"}])
+    assert [r.scene for r in bad.rules] == ["Boss"]  # the good rule still works
+    errors = bad.rule_errors
+    assert len(errors) == 4
+    assert errors[0].startswith("[OBS] Rules.0.Regex = '(': invalid regular expression")
+    assert "Rules.1" in errors[1] and "at most one of" in errors[1]
+    assert "Rules.2" in errors[2] and "needs a Scene or an action" in errors[2]
+    assert errors[3] == "[OBS] Rules.3.Scne: unknown key; this rule is left out"
+    with pytest.raises(ConfigError, match="preview"):  # the section itself is still checked strictly
         section(StudioMode="both")
 
 

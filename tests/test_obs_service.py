@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from dxbus.cli import main, make_parser
@@ -73,6 +74,23 @@ async def test_dry_run_on_a_bus_logs_switches_and_overlay_refresh(
     assert status["dry_run"] and status["last_switches"][0]["outcome"] == "dry-run"
 
 
+async def test_a_bad_rule_is_one_message_and_the_bus_keeps_serving(
+        bus_factory: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="dxbus.obs")
+    rules = [{"Regex": "Boss_(", "Scene": "Boss Fight Scene"}, {"Prefix": "Boss_", "Scene": "Boss"}]
+    bus = await bus_factory(overrides={"OBS": {"DryRun": True, "Rules": rules}}, clock=ManualClock())
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors == ["[OBS] Rules.0.Regex = 'Boss_(': invalid regular expression: missing ), "
+                      "unterminated subpattern at position 5; this rule is left out"]
+    async with aiohttp.ClientSession() as http:
+        async with http.get(bus.url("http") + "/overlays/hp") as page:
+            assert page.status == 200
+        async with http.get(bus.url("http") + "/api/status") as reply:
+            assert (await reply.json())["obs"]["rule_errors"] == [errors[0]]
+    bus.hub.emit("scene_transition", {"from_scene": "Tut_01", "to_scene": "Boss_Lace"})
+    await wait_for(lambda: "would switch to 'Boss'" in caplog.text, "the good rule's switch")
+
+
 async def test_status_when_obs_control_is_off(bus_factory: Any) -> None:
     bus = await bus_factory()
     assert bus.status_providers["obs"]() == {"enabled": False}
@@ -107,7 +125,7 @@ def test_obs_explain_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert out.rstrip().endswith(result)
     config.write_text('[[OBS.Rules]]\nRegex = "("\nScene = "A"\n', encoding="utf-8")
     assert main(["obs", "--config", str(config), "explain", "X"]) == 2
-    assert "[OBS] Rules.0.Regex = '(': Value error, invalid regular expression" in capsys.readouterr().err
+    assert "[OBS] Rules.0.Regex = '(': invalid regular expression" in capsys.readouterr().err
 
 
 EVIL_SCENE = "<img src=x onerror=alert(1)>"
