@@ -8,16 +8,9 @@ from typing import Any
 
 import aiohttp
 import orjson
+from waiting import wait_until
 
 from dxbus.clock import ManualClock
-
-
-async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def test_get_alerts_and_fire_a_test_alert(bus_factory: Any) -> None:
@@ -34,7 +27,7 @@ async def test_get_alerts_and_fire_a_test_alert(bus_factory: Any) -> None:
         assert fired["success"] is True and fired["outcome"] == "queued"
         assert fired["alert"]["message"] == "Lace defeated in 1:23.4 - NEW BEST!"
         assert fired["alert"]["test"] is True
-        await wait_for(lambda: bus.alerts.queue.current is not None)
+        await wait_until(lambda: bus.alerts.queue.current is not None)
         async with http.get(bus.url() + "/api/alerts") as resp:
             body = await resp.json()
         assert body["current"]["rule"] == "boss_defeated"
@@ -101,11 +94,11 @@ async def test_queue_runs_on_the_bus_clock(bus_factory: Any) -> None:
     bus = await bus_factory(clock=clock)
     for _ in range(3):
         bus.alerts.fire_test("low_health")
-    await wait_for(lambda: bus.alerts.queue.current is not None)
+    await wait_until(lambda: bus.alerts.queue.current is not None)
     await clock.advance(3.0)  # low_health: 3 s on screen, then the 0.5 s gap
     assert bus.alerts.queue.current is None and len(bus.alerts.queue.pending) == 2
     await clock.advance(0.5)
-    await wait_for(lambda: bus.alerts.queue.current is not None)
+    await wait_until(lambda: bus.alerts.queue.current is not None)
     assert len(bus.alerts.queue.pending) == 1
 
 

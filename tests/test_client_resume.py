@@ -9,21 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
+from waiting import wait_until
 
 from dxbus.client import BusClient, BusEvent
-
-
-async def wait_until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met within the deadline")
-        await asyncio.sleep(0.02)
 
 
 def free_ports(n: int) -> list[int]:

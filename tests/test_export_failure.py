@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
 from conftest import BusFactory
+from waiting import wait_until
 
 from dxbus.clock import ManualClock
 from dxbus.events import Draft
 from dxbus.export import RETRY_INTERVAL, FileExport
 from dxbus.hub import Hub
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll until `condition()` holds (the export writes from a worker thread)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 async def test_unwritable_folder_logs_once_keeps_serving_and_recovers(
@@ -39,11 +29,11 @@ async def test_unwritable_folder_logs_once_keeps_serving_and_recovers(
         export = next(s for s in bus.services if isinstance(s, FileExport))
         raws = [bus.hub.emit("custom_event", {"n": i}).raw for i in range(20)]  # type: ignore[union-attr]
         await clock.advance(0.1)
-        await wait_for(lambda: export.error is not None and export.idle)
+        await wait_until(lambda: export.error is not None and export.idle)
         for i in range(20, 40):  # more events and several retries while it is broken
             raws.append(bus.hub.emit("custom_event", {"n": i}).raw)  # type: ignore[union-attr]
             await clock.advance(1.0)
-        await wait_for(lambda: export.idle)
+        await wait_until(lambda: export.idle)
         status = bus.status_providers["file_export"]()
         assert status["error"] and status["buffered"] == 40 and status["lines_written"] == 0
         assert str(directory) in str(status["directory"])
@@ -58,7 +48,7 @@ async def test_unwritable_folder_logs_once_keeps_serving_and_recovers(
 
         blocker.unlink()  # the disk is fixed
         await clock.advance(RETRY_INTERVAL + 0.2)
-        await wait_for(lambda: export.lines_written == 40)
+        await wait_until(lambda: export.lines_written == 40)
         assert export.error is None and bus.status_providers["file_export"]()["error"] is None
         assert any("writing again" in r.getMessage() for r in caplog.records)
         await bus.stop()
@@ -77,7 +67,7 @@ async def test_buffer_is_bounded_while_broken(tmp_path: Path, caplog: pytest.Log
     await export.start()
     hub.publish(Draft("custom_event", {"n": 0}))
     await clock.advance(0.1)
-    await wait_for(lambda: export.error is not None and export.idle)
+    await wait_until(lambda: export.error is not None and export.idle)
     for i in range(1, 25):
         hub.publish(Draft("custom_event", {"n": i}))
     status = export.status()

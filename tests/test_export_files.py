@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 from conftest import BusFactory
+from waiting import wait_until
 
 from dxbus.app import Bus
 from dxbus.clock import ManualClock
@@ -20,13 +19,6 @@ NAME = re.compile(r"metrics_\d{8}_\d{6}(_\d{3})?\.ndjson")
 SNIPPET = Path(__file__).parent / "usage_guide" / "file_export_analysis.py"
 
 
-async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll until `condition()` holds (the export writes from a worker thread)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 def exporter(bus: Bus) -> FileExport:
@@ -64,7 +56,7 @@ async def test_rotation_by_size_keeps_every_line_once_in_order(
     export = exporter(bus)
     raws = publish(bus, 150)
     await clock.advance(0.1)
-    await wait_for(lambda: export.lines_written == 150)
+    await wait_until(lambda: export.lines_written == 150)
     raws += publish(bus, 150, 150)
     await bus.stop()
     files, lines = read_export(tmp_path / "DataExport")
@@ -84,16 +76,16 @@ async def test_rotation_by_time(bus_factory: BusFactory, tmp_path: Path) -> None
     export = exporter(bus)
     raws = publish(bus, 5)
     await clock.advance(0.1)
-    await wait_for(lambda: export.lines_written == 5)
+    await wait_until(lambda: export.lines_written == 5)
     await clock.advance(30)
     raws += publish(bus, 5, 5)
     await clock.advance(0.1)
-    await wait_for(lambda: export.lines_written == 10)
+    await wait_until(lambda: export.lines_written == 10)
     assert export.files_opened == 1
     await clock.advance(31)  # the file is now over a minute old
     raws += publish(bus, 5, 10)
     await clock.advance(0.1)
-    await wait_for(lambda: export.lines_written == 15)
+    await wait_until(lambda: export.lines_written == 15)
     await bus.stop()
     files, lines = read_export(tmp_path / "DataExport")
     assert [f.name for f in files] == ["metrics_20260101_000000.ndjson",

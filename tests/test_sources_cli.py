@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 import orjson
 from fakes.original_mod import FakeOriginalMod
+from waiting import wait_until
 
 from dxbus.assemble import RunOptions
 from dxbus.cli import make_parser, options_from_args
 from dxbus.client import BusClient
-
-
-async def wait_until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met within the deadline")
-        await asyncio.sleep(0.01)
 
 
 def test_command_line_options() -> None:

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
 from fakes.original_mod import FakeOriginalMod
+from waiting import wait_until
 
 from dxbus.app import Bus
 from dxbus.clock import ManualClock, settle
 from dxbus.config import load_config
 from dxbus.events import Event
 from dxbus.sources.relay import RelaySource, host_header
-
-
-async def wait_until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met within the deadline")
-        await asyncio.sleep(0.01)
 
 
 async def _read_all(ws: aiohttp.ClientWebSocketResponse) -> list[dict]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pytest
+from waiting import wait_until
 
 from dxbus.app import Bus
 from dxbus.config import load_config
@@ -23,12 +23,6 @@ def line(n: int, event_type: str = "custom_event", **data: object) -> bytes:
                          "event_type": event_type, "data": {"n": n, **data}}) + b"\r\n"
 
 
-async def wait_until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met within the deadline")
-        await asyncio.sleep(0.01)
 
 
 def append(path: Path, data: bytes) -> None:

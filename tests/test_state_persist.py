@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pytest
 from conftest import BusFactory
+from waiting import wait_until
 
 from dxbus.app import Bus
 from dxbus.clock import ManualClock
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll until `condition()` holds (the store writes from a worker thread)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 def play_a_bit(bus: Bus) -> None:
@@ -61,7 +51,7 @@ async def test_writes_are_throttled(bus_factory: BusFactory, tmp_path: Path) -> 
     await clock.advance(4.0)
     assert not path.exists()  # not before the interval
     await clock.advance(1.0)
-    await wait_for(lambda: path.exists() and store.saves == 1)
+    await wait_until(lambda: path.exists() and store.saves == 1)
     assert orjson.loads(path.read_bytes())["deaths_total"] == 50
     await clock.advance(30.0)  # nothing changed: no more writes
     assert store.saves == 1
@@ -101,7 +91,7 @@ async def test_unwritable_state_file_logs_once_and_keeps_serving(
         for _ in range(3):
             bus.hub.emit("player_death", {"location": "Tut_01"})
             await clock.advance(1.0)
-            await wait_for(lambda: store.last_error is not None)
+            await wait_until(lambda: store.last_error is not None)
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and str(blocker / "state.json") in errors[0]
     assert bus.state.snapshot()["deaths"]["total"] == 3

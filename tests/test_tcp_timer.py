@@ -7,6 +7,7 @@ import socket
 
 import aiohttp
 import pytest
+from waiting import wait_until
 
 from dxbus.app import Bus
 from dxbus.clock import ManualClock
@@ -15,13 +16,6 @@ from dxbus.tcp_timer import command_line, format_seconds
 TOKEN = "timer-token"
 
 
-async def wait_until(condition, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met within the deadline")
-        await asyncio.sleep(0.005)
 
 
 async def open_client(bus: Bus) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

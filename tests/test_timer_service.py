@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from waiting import wait_until
 
 from dxbus.app import Bus
 from dxbus.clock import ManualClock
@@ -32,13 +33,6 @@ boss = "Bell Beast"
 """
 
 
-async def wait_until(condition, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met within the deadline")
-        await asyncio.sleep(0.005)
 
 
 def scene(bus: Bus, frm: str, to: str, load_ms: float = 0.0) -> None:

@@ -12,6 +12,7 @@ import aiohttp
 import orjson
 import pytest
 import websockets
+from waiting import wait_until
 
 from dxbus.app import Bus
 from dxbus.subscription import Subscription
@@ -20,13 +21,6 @@ EVENTS = 10_000
 CHUNK = 16
 
 
-async def wait_until(condition, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met within the deadline")
-        await asyncio.sleep(0.002)
 
 
 def sub_for_port(bus: Bus, port: int) -> Subscription:

@@ -4,12 +4,13 @@ client messages, origins, compression, limits, on 9091 and at /ws on the 8080 ap
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
 import orjson
 import pytest
 from aiohttp import web
+from waiting import wait_until
 
 from dxbus.app import Bus
 from dxbus.clock import ManualClock
@@ -18,14 +19,6 @@ from dxbus.ws_stream import StreamOptions, WebSocketStream
 TOKEN = "s3cret-token"
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll until `condition()` holds (a deadline, not a fixed sleep)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met within the deadline")
-        await asyncio.sleep(0.005)
 
 
 @pytest.fixture

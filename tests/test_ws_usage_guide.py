@@ -15,6 +15,7 @@ from types import ModuleType
 
 import pytest
 from conftest import CHROMIUM_ARGS
+from waiting import wait_until
 
 from dxbus.app import Bus
 
@@ -23,14 +24,6 @@ PLAYER = {"health_current": 4, "health_max": 5, "mp_current": 33, "mp_max": 99,
           "position_x": 12.54, "position_y": 3.0}
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Poll until `condition()` holds (a deadline, not a fixed sleep)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met within the deadline")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
