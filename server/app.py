@@ -21,6 +21,7 @@ from .hub import Hub
 from .security import ConnectionLimiter
 
 if TYPE_CHECKING:
+    from .facts import FactStream
     from .state import SessionState
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class Bus:
         self.connection_limiter = ConnectionLimiter(config.security.max_connections_per_ip)
         # Session state (`dxbus.state.SessionState`), attached by build_bus before anything starts.
         self.state: SessionState | None = None
+        # Game facts (`dxbus.facts.FactStream`), the first hub listener, attached by build_bus.
+        self.facts: FactStream | None = None
         self._started: list[Service] = []
         self.stopping = False
 

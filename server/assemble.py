@@ -14,6 +14,7 @@ from .app import Bus
 from .clock import Clock
 from .config import Config
 from .export import install_export
+from .facts import install_facts
 from .http_service import HttpService
 from .sources.install import install_recorder, install_sources
 from .sources.simulator import install_simulator
@@ -50,7 +51,8 @@ def build_bus(
     """Create the bus and register its services in start order."""
     options = options or RunOptions()
     bus = Bus(config, clock=clock, base_dir=base_dir)
-    install_state(bus)  # first: every event, from the first one, folds into bus.state
+    install_facts(bus)  # first: bus.facts derives game facts once, before any other listener
+    install_state(bus)  # then: every event, from the first one, folds into bus.state
     install_export(bus)  # NDJSON files: listens from the first event on
     install_recorder(bus, options)  # --record FILE: every event's raw line
     install_alerts(bus)  # detectors and rules -> queued `alert` events; /api/alerts

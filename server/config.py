@@ -95,6 +95,14 @@ class StateSection(Section):
     save_interval_seconds: Annotated[float, Field(ge=0.1, le=3600)] = 5.0
 
 
+class FactsSection(Section):
+    """How raw events become game facts (`dxbus.facts`, docs/state.md)."""
+
+    # Reports of one boss kill this close together (bus clock) are one kill: the original mod sends
+    # `boss_encounter` defeated and, seconds later, `boss_defeated` with the game's fight time.
+    kill_pairing_seconds: Annotated[float, Field(ge=0.5, le=300)] = 30.0
+
+
 # Feature sections live in their packages; they subclass Section, so import them after it.
 from dxbus.alerts.config import AlertsSection  # noqa: E402
 from dxbus.obs.settings import ObsSection  # noqa: E402
@@ -114,6 +122,7 @@ class Config(Section):
     security: SecuritySection = SecuritySection()
     file_export: FileExportSection = FileExportSection()
     state: StateSection = StateSection()
+    facts: FactsSection = FactsSection()
     alerts: AlertsSection = AlertsSection()
     text_files: TextFilesSection = TextFilesSection()
     overlays: OverlaysSection = OverlaysSection()
