@@ -1,7 +1,9 @@
-"""Built-in detectors: the moments streamers celebrate, recognised from the raw event stream.
+"""Built-in detectors: the moments streamers celebrate, recognised from the game facts.
 
-Each detector keeps the little room/fight bookkeeping it needs itself (rather than reading the
-session state), so it does not depend on listener order and works on any event source. `feed`
+Detectors read `dxbus.facts` (rooms, fights, deaths, damage, health, abilities) and the current
+room from the bus's one `FactDeriver`, so a kill reported twice is one kill here exactly as it is in
+the session state. What they keep is their own: per-room run stats (damage, kills, a boss, a death),
+streaks, and the best times they compare a kill with (seeded from the session state). `on_fact`
 returns `Trigger`s; the alert service renders and queues them.
 """
 
@@ -10,17 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dxbus.clock import Clock
 from dxbus.events import Event
+from dxbus.facts import (
+    AbilityGained,
+    DamageTaken,
+    Death,
+    EnemyKilled,
+    Fact,
+    FactDeriver,
+    FightResult,
+    FightStarted,
+    HealthChanged,
+    RoomEntered,
+)
 
 from .config import Detectors
-
-# A boss kill is often reported twice (`boss_encounter` phase defeated, then `boss_defeated`).
-BOSS_DEDUP_SECONDS = 10.0
-# How long a `boss_encounter` defeated waits for the `boss_defeated` that carries the game's own
-# fight time, before alerting with the time measured on the bus clock.
-BOSS_DEFER_SECONDS = 1.0
-ABILITY_EVENTS = ("ability_obtained", "ability_unlocked")
 
 
 @dataclass
@@ -30,14 +36,12 @@ class Trigger:
     rule: str
     fields: dict[str, Any]
     event: Event | None = None
-    # > 0: not yet; the service calls `DetectorSet.settle_deferred(trigger)` after this many seconds.
-    delay: float = 0.0
 
 
 @dataclass
-class _Room:
-    scene: str | None = None
-    entered: float | None = None
+class _RoomRun:
+    """What happened in the current room since it was entered (for perfect/speed rooms)."""
+
     damaged: bool = False
     kills: int = 0
     boss: str | None = None
@@ -67,10 +71,6 @@ class WorldView:
         """The titled area of a scene, or None."""
         return self.areas.get(scene or "")
 
-    def ability(self, name: Any) -> str | None:
-        """The canonical spelling of a known ability name (any case), or None."""
-        return self.abilities.get(name.casefold()) if isinstance(name, str) else None
-
 
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -79,26 +79,33 @@ def _number(value: Any) -> float | None:
 
 
 class DetectorSet:
-    """Runs every enabled detector over the stream."""
+    """Runs every enabled detector over the facts of one `FactDeriver`."""
 
-    def __init__(self, config: Detectors, clock: Clock, world: WorldView | None = None) -> None:
+    def __init__(self, config: Detectors, facts: FactDeriver, world: WorldView | None = None) -> None:
         self.config = config
-        self.clock = clock
+        self.facts = facts
         self.world = world or WorldView.load()
-        self.room = _Room()
+        self.run = _RoomRun()
         self.first_scene_seen = False
         self.no_damage_rooms = 0
         self.deaths = 0
         self.death_streak = 0
         self.room_deaths: dict[str, int] = {}
-        self.last_health: float | None = None
         self.low_health_armed = True
         self.areas_seen: set[str] = set()
         self.abilities_seen: set[str] = set()
         self.best: dict[str, float] = {}
-        self.boss_started: dict[str, float] = {}
-        self.last_defeat: dict[str, float] = {}
-        self.pending_defeat: dict[str, tuple[float, Event]] = {}
+        self._handlers = {
+            RoomEntered: self._room_entered, DamageTaken: self._damage_taken,
+            HealthChanged: self._health, EnemyKilled: self._enemy_killed, Death: self._death,
+            FightStarted: self._fight_started, FightResult: self._fight_result,
+            AbilityGained: self._ability,
+        }
+
+    @property
+    def room(self) -> str | None:
+        """The current room (from the facts layer)."""
+        return self.facts.room
 
     def seed(self, state: dict[str, Any] | None) -> None:
         """Carry over what the session state already knows (bests, areas seen, abilities)."""
@@ -115,179 +122,125 @@ class DetectorSet:
                 self.first_scene_seen = True
         self.abilities_seen.update(a for a in state.get("abilities") or () if isinstance(a, str))
 
-    def feed(self, event: Event) -> list[Trigger]:
-        """The triggers this event causes (often none)."""
+    def on_fact(self, fact: Fact) -> list[Trigger]:
+        """The triggers this fact causes (often none)."""
+        handler = self._handlers.get(type(fact))
+        if handler is None:
+            return []
         out: list[Trigger] = []
-        handler = getattr(self, f"_on_{event.type}", None)
-        if handler is not None:
-            handler(event, out)
-        elif event.type in ABILITY_EVENTS:
-            out.extend(self._ability(event.data.get("ability") or event.data.get("name"), event))
+        handler(fact, out)
         return [t for t in out if getattr(self.config, t.rule).enabled]
 
     # -- rooms ---------------------------------------------------------------------------------
-    def _on_scene_transition(self, event: Event, out: list[Trigger]) -> None:
-        data = event.data
-        to_scene = data.get("to_scene") or data.get("scene_name")
-        if not isinstance(to_scene, str) or not to_scene or to_scene == self.room.scene:
+    def _room_entered(self, fact: Any, out: list[Trigger]) -> None:
+        if fact.same_room:
             return
-        now = self.clock.monotonic()
-        if self.room.scene is not None and self.room.entered is not None:
-            self._leave_room(now, _number(data.get("total_scene_time")), event, out)
-        self.room = _Room(scene=to_scene, entered=now)
-        area = self.world.area_of(to_scene)
+        if fact.room_seconds is not None:
+            self._leave_room(fact, out)
+        self.run = _RoomRun()
+        area = fact.area
         if area and area not in self.areas_seen:
             self.areas_seen.add(area)
             # The room a session starts in is not a discovery.
             if self.first_scene_seen:
                 self.death_streak = 0
-                out.append(Trigger("new_area", {"area": area, "room": to_scene,
-                                                "room_name": to_scene}, event))
+                out.append(Trigger("new_area", {"area": area, "room": fact.room,
+                                                "room_name": fact.room}, fact.event))
         self.first_scene_seen = True
 
-    def _leave_room(self, now: float, game_time: float | None, event: Event, out: list[Trigger]) -> None:
-        room = self.room
-        if room.died:
+    def _leave_room(self, fact: Any, out: list[Trigger]) -> None:
+        run, left = self.run, fact.from_room
+        if run.died:
             # Leaving by respawn is not a run through the room.
             self.no_damage_rooms = 0
             return
-        entered = room.entered if room.entered is not None else now
-        elapsed = game_time if game_time is not None else now - entered
-        base = {"room": room.scene, "room_name": room.scene, "area": self.world.area_of(room.scene),
-                "room_time": round(elapsed, 3), "kills": room.kills, "boss_name": room.boss}
+        # The game's own scene time wins over the bus clock.
+        elapsed = fact.game_room_seconds if fact.game_room_seconds is not None else fact.room_seconds
+        base = {"room": left, "room_name": left, "area": self.world.area_of(left),
+                "room_time": round(elapsed, 3), "kills": run.kills, "boss_name": run.boss}
         cfg = self.config
         if elapsed < cfg.speed_room.seconds:
-            out.append(Trigger("speed_room", dict(base), event))
-        if not room.damaged and (room.kills >= cfg.perfect_room.min_kills or room.boss):
-            out.append(Trigger("perfect_room", dict(base), event))
-        if room.damaged:
+            out.append(Trigger("speed_room", dict(base), fact.event))
+        if not run.damaged and (run.kills >= cfg.perfect_room.min_kills or run.boss):
+            out.append(Trigger("perfect_room", dict(base), fact.event))
+        if run.damaged:
             self.no_damage_rooms = 0
         else:
             self.no_damage_rooms += 1
             if self.no_damage_rooms % cfg.no_damage_streak.rooms == 0:
-                out.append(Trigger("no_damage_streak", {**base, "streak": self.no_damage_rooms}, event))
+                out.append(Trigger("no_damage_streak", {**base, "streak": self.no_damage_rooms},
+                                   fact.event))
 
     def _took_damage(self) -> None:
-        self.room.damaged = True
+        self.run.damaged = True
         self.no_damage_rooms = 0
 
-    def _on_combat_damage(self, event: Event, out: list[Trigger]) -> None:
-        data = event.data
-        if data.get("is_player_damage") is True:
-            if (_number(data.get("damage")) or 0) > 0:
-                self._took_damage()
-            remaining = _number(data.get("player_health_remaining", data.get("health_remaining")))
-            if remaining is not None:
-                self._health(remaining, None, event, out, from_damage=True)
-
-    def _on_enemy_killed(self, event: Event, out: list[Trigger]) -> None:
-        self.room.kills += 1
-
-    def _on_player_update(self, event: Event, out: list[Trigger]) -> None:
-        health = _number(event.data.get("health_current"))
-        if health is not None:
-            self._health(health, _number(event.data.get("health_max")), event, out)
-
-    def _health(self, health: float, maximum: float | None, event: Event, out: list[Trigger],
-                from_damage: bool = False) -> None:
-        if not from_damage and self.last_health is not None and health < self.last_health:
+    def _damage_taken(self, fact: Any, out: list[Trigger]) -> None:
+        if fact.amount > 0:
             self._took_damage()
-        self.last_health = health
+
+    def _enemy_killed(self, fact: Any, out: list[Trigger]) -> None:
+        self.run.kills += 1
+
+    def _health(self, fact: Any, out: list[Trigger]) -> None:
+        if fact.cause == "death":
+            self.low_health_armed = True
+            return
+        health, maximum = fact.health, fact.health_max
+        if fact.cause == "update" and fact.previous is not None and health < fact.previous:
+            self._took_damage()  # a hit the game only shows in its HP
         masks = self.config.low_health.masks
         if health > masks:
             self.low_health_armed = True
         elif 0 < health <= masks and self.low_health_armed and (maximum is None or maximum > masks):
             self.low_health_armed = False
             out.append(Trigger("low_health", {"health": int(health), "health_max": maximum,
-                                              "room": self.room.scene, "room_name": self.room.scene},
-                               event))
+                                              "room": self.room, "room_name": self.room},
+                               fact.event))
 
     # -- deaths and bosses -----------------------------------------------------------------------
-    def _on_player_death(self, event: Event, out: list[Trigger]) -> None:
-        room = event.data.get("location") or event.data.get("scene") or self.room.scene
-        room = room if isinstance(room, str) else None
+    def _death(self, fact: Any, out: list[Trigger]) -> None:
+        room = fact.room
         self.deaths += 1
         self.death_streak += 1
         self.no_damage_rooms = 0
-        self.room.died = True
-        self.last_health = None
-        self.low_health_armed = True
+        self.run.died = True
         if room:
             self.room_deaths[room] = self.room_deaths.get(room, 0) + 1
         out.append(Trigger("death", {
             "room": room, "room_name": room or "?", "area": self.world.area_of(room),
-            "cause": event.data.get("cause"), "streak": self.death_streak,
-            "room_deaths": self.room_deaths.get(room or "", 0), "session_deaths": self.deaths}, event))
+            "cause": fact.cause, "streak": self.death_streak,
+            "room_deaths": self.room_deaths.get(room or "", 0), "session_deaths": self.deaths},
+            fact.event))
 
-    def _on_boss_encounter(self, event: Event, out: list[Trigger]) -> None:
-        name = event.data.get("boss_name")
-        if not isinstance(name, str) or not name:
+    def _fight_started(self, fact: Any, out: list[Trigger]) -> None:
+        self.run.boss = fact.boss
+
+    def _fight_result(self, fact: Any, out: list[Trigger]) -> None:
+        # One settled result per kill (the facts layer pairs a kill reported twice).
+        if fact.result != "defeated":
             return
-        phase = event.data.get("phase")
-        if phase == "start":
-            self.boss_started[name] = self.clock.monotonic()
-            self.room.boss = name
-        elif phase == "defeated" and name not in self.pending_defeat and not self._recent_defeat(name):
-            self.pending_defeat[name] = (self.clock.monotonic(), event)
-            out.append(Trigger("boss_defeated", {"boss_name": name}, event, delay=BOSS_DEFER_SECONDS))
-
-    def _on_boss_defeated(self, event: Event, out: list[Trigger]) -> None:
-        name = event.data.get("boss_name")
-        if isinstance(name, str) and name:
-            # The game's own fight time wins over a pending `boss_encounter` defeated.
-            pending = self.pending_defeat.pop(name, None)
-            self._defeat(name, _number(event.data.get("time")), event, out,
-                         at=pending[0] if pending else None)
-
-    def settle_deferred(self, trigger: Trigger) -> list[Trigger]:
-        """A deferred boss kill whose `boss_defeated` never came: alert with the bus clock's time."""
-        name = trigger.fields.get("boss_name")
-        pending = self.pending_defeat.pop(name, None) if isinstance(name, str) else None
-        if pending is None or name is None:
-            return []
-        at, event = pending
-        out: list[Trigger] = []
-        self._defeat(name, None, event, out, at=at)
-        return [t for t in out if getattr(self.config, t.rule).enabled]
-
-    def _recent_defeat(self, name: str) -> bool:
-        last = self.last_defeat.get(name)
-        return last is not None and self.clock.monotonic() - last < BOSS_DEDUP_SECONDS
-
-    def _defeat(self, name: str, fight_time: float | None, event: Event, out: list[Trigger],
-                at: float | None = None) -> None:
-        now = self.clock.monotonic() if at is None else at
-        last = self.last_defeat.get(name)
-        if last is not None and now - last < BOSS_DEDUP_SECONDS:
-            return
-        self.last_defeat[name] = now
-        started = self.boss_started.pop(name, None)
-        if fight_time is None and started is not None:
-            fight_time = now - started
-        self.room.boss = self.room.boss or name
+        name, fight_time = fact.boss, fact.time
+        self.run.boss = self.run.boss or name
         previous = self.best.get(name)
         new_best = fight_time is not None and previous is not None and fight_time < previous
         if fight_time is not None and (previous is None or fight_time < previous):
             self.best[name] = fight_time
         self.death_streak = 0
+        room = fact.room or self.room
         out.append(Trigger("boss_defeated", {
-            "boss_name": name, "fight_time": round(fight_time, 3) if fight_time is not None else None,
-            "new_best": new_best, "first_kill": previous is None, "previous_best": previous,
-            "room": self.room.scene, "room_name": self.room.scene}, event))
+            "boss_name": name, "fight_time": fight_time, "new_best": new_best,
+            "first_kill": previous is None, "previous_best": previous,
+            "room": room, "room_name": room}, fact.event))
 
     # -- progress ----------------------------------------------------------------------------------
-    def _on_item_collected(self, event: Event, out: list[Trigger]) -> None:
-        known_only = event.data.get("kind") != "ability"
-        out.extend(self._ability(event.data.get("item_name"), event, known_only=known_only))
-
-    def _ability(self, name: Any, event: Event, known_only: bool = False) -> list[Trigger]:
-        ability = self.world.ability(name) or (None if known_only or not isinstance(name, str) else name)
-        if not ability or ability in self.abilities_seen:
-            return []
-        self.abilities_seen.add(ability)
+    def _ability(self, fact: Any, out: list[Trigger]) -> None:
+        if fact.name in self.abilities_seen:
+            return
+        self.abilities_seen.add(fact.name)
         self.death_streak = 0
-        return [Trigger("ability_obtained", {"ability": ability, "room": self.room.scene,
-                                             "room_name": self.room.scene}, event)]
+        out.append(Trigger("ability_obtained", {"ability": fact.name, "room": self.room,
+                                                "room_name": self.room}, fact.event))
 
 
 # Template variables for `POST /api/alerts/test` (a believable alert without playing the game).

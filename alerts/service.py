@@ -1,16 +1,18 @@
-"""The alert service: hub listener -> detectors and custom rules -> rendered alerts -> the queue.
+"""The alert service: game facts -> detectors, hub events -> custom rules; rendered alerts -> the queue.
 
-Registered in `build_bus`; the queue publishes `alert` events back on the bus (see `queue.py`).
+Registered in `build_bus`; detectors read `bus.facts` (one kill is one kill here as everywhere),
+custom rules match raw events' `Data`; the queue publishes `alert` events back on the bus
+(see `queue.py`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from dxbus.config import ConfigError
 from dxbus.events import Event
+from dxbus.facts import Fact, install_facts
 
 from .conditions import all_match
 from .config import AlertSpec, AlertsSection, Rule, Variation
@@ -49,11 +51,12 @@ class AlertService:
         self.sounds = SoundLibrary(bus.path(self.config.sounds_directory))
         self.specs: dict[str, AlertSpec] = self.config.specs()
         self._sound_urls = self._check_sounds()
-        self.detectors = DetectorSet(self.config.detectors, bus.clock, world)
+        facts = bus.facts if getattr(bus, "facts", None) is not None else install_facts(bus)
+        self.facts = facts
+        self.detectors = DetectorSet(self.config.detectors, facts.deriver, world)
         self.rules_by_event: dict[str, list[Rule]] = {}
         for rule in self.config.rules:
             self.rules_by_event.setdefault(rule.event, []).append(rule)
-        self._deferred: set[asyncio.Task[None]] = set()
         self.queue = AlertQueue(bus.clock, self._publish, self.config.gap_seconds,
                                 self.config.max_queue, self.config.history_size)
 
@@ -82,40 +85,29 @@ class AlertService:
         """Seed detectors from the session state, listen to the hub, start the queue."""
         self.detectors.seed(_state_of(self.bus))
         if self.config.enabled:
+            self.facts.add_listener(self.on_fact)
             self.bus.hub.add_listener(self.on_event)
         self.queue.start()
 
     async def stop(self) -> None:
         """Stop listening and pacing."""
+        self.facts.remove_listener(self.on_fact)
         self.bus.hub.remove_listener(self.on_event)
-        for task in list(self._deferred):
-            task.cancel()
         await self.queue.stop()
 
     # -- events --------------------------------------------------------------------------------
+    def on_fact(self, fact: Fact) -> None:
+        """Fact listener: run the detectors, queue what they trigger."""
+        for trigger in self.detectors.on_fact(fact):
+            self.fire(trigger)
+
     def on_event(self, event: Event) -> None:
-        """Hub listener: run detectors and rules, queue what they trigger."""
+        """Hub listener: run the custom rules, queue what they trigger."""
         if event.type == "alert":
             return
-        triggers = self.detectors.feed(event)
         for rule in self.rules_by_event.get(event.type, ()):
             if rule.enabled and all_match(rule.conditions, event.data):
-                triggers.append(Trigger(rule.name, event.data, event))
-        for trigger in triggers:
-            if trigger.delay > 0:
-                self._defer(trigger)
-            else:
-                self.fire(trigger)
-
-    def _defer(self, trigger: Trigger) -> None:
-        async def later() -> None:
-            await self.bus.clock.sleep(trigger.delay)
-            for settled in self.detectors.settle_deferred(trigger):
-                self.fire(settled)
-
-        task = asyncio.get_running_loop().create_task(later(), name="alert-deferred")
-        self._deferred.add(task)
-        task.add_done_callback(self._deferred.discard)
+                self.fire(Trigger(rule.name, event.data, event))
 
     def fire(self, trigger: Trigger, test: bool = False) -> tuple[str, Alert]:
         """Render the trigger's alert and offer it to the queue; returns (what happened, alert)."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .clock import Clock, utc_iso
 from .events import Event
-from .state import describe_os_error
+from .os_errors import describe_os_error
 from .tasks import cancel_and_wait
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from .clock import Clock
@@ -111,10 +111,19 @@ class Fact:
     seq: int
     timestamp: str
     at: float
+    # The event itself (its `data` for templates); left out of `as_dict`, equality and repr.
+    event: Event | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: the fields plus `kind`."""
-        return {"kind": self.kind, **asdict(self)}
+        """JSON-ready: the fields (not `event`) plus `kind`."""
+        out = {"kind": self.kind}
+        out.update((f.name, getattr(self, f.name)) for f in fields(self) if f.name != "event")
+        return out
+
+
+def _stamp(event: Event, now: float) -> dict[str, Any]:
+    """The base fields of a fact made from `event` at `now`."""
+    return {"seq": event.seq, "timestamp": event.timestamp, "at": now, "event": event}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -339,8 +348,7 @@ class _Kill:
     time: float | None
     time_source: TimeSource | None
     started_seen: bool
-    seq: int
-    timestamp: str
+    event: Event
     settled: bool
 
 
@@ -446,14 +454,14 @@ class FactDeriver:
         respawn, self._dead = self._dead, False
         stayed = now - before.entered if before.entered is not None else None
         out.append(RoomEntered(
-            seq=event.seq, timestamp=event.timestamp, at=now, room=to_room, from_room=from_room,
+            **_stamp(event, now), room=to_room, from_room=from_room,
             area=self.world.area_of(to_room), region=self.world.region_of(to_room),
             load_seconds=float(load_ms) / 1000.0 if load_ms is not None and load_ms > 0 else 0.0,
             respawn=respawn, first=before.name is None and from_room is None,
             room_seconds=round(stayed, 6) if stayed is not None else None,
             game_room_seconds=number(data.get("total_scene_time"))))
         self._room = _Room(to_room, now)
-        common = {"seq": event.seq, "timestamp": event.timestamp, "at": now, "room": to_room,
+        common = {**_stamp(event, now), "room": to_room,
                   "from_room": from_room}
         if is_menu(to_room) and not is_menu(from_room):
             out.append(MenuEntered(**common))
@@ -466,7 +474,7 @@ class FactDeriver:
         room = text(event.data.get("scene"))
         if room is not None and self._room.name is None:
             self._room = _Room(room, now)  # a stream that starts at a bench learns its room here
-        out.append(BenchReached(seq=event.seq, timestamp=event.timestamp, at=now,
+        out.append(BenchReached(**_stamp(event, now),
                                 room=room or self._room.name))
 
     # -- fights -----------------------------------------------------------------------------------
@@ -486,7 +494,7 @@ class FactDeriver:
             if fight is not None and fight.boss == boss:
                 given = number(data.get("phase_number", data.get("new_phase")))
                 fight.phase = int(given) if given else fight.phase + 1
-                out.append(FightPhase(seq=event.seq, timestamp=event.timestamp, at=now, boss=boss,
+                out.append(FightPhase(**_stamp(event, now), boss=boss,
                                       phase=fight.phase))
         elif phase in KILL_REPORT_PHASES:
             self._kill_report(event, now, boss, number(data.get("time")), out)
@@ -506,7 +514,7 @@ class FactDeriver:
             replaced = self.fight.boss  # a new start replaces a stale fight, without a result
         room = arena or self._room.name
         self.fight = Fight(boss, room, now)
-        out.append(FightStarted(seq=event.seq, timestamp=event.timestamp, at=now, boss=boss,
+        out.append(FightStarted(**_stamp(event, now), boss=boss,
                                 room=room, replaced=replaced))
 
     def _kill_report(self, event: Event, now: float, boss: str, reported: float | None,
@@ -538,9 +546,9 @@ class FactDeriver:
         elif measured is not None:
             time, source = round(max(0.0, measured), 3), "bus"
         final = source == "game"
-        new = _Kill(boss, room, now, time, source, started_seen, event.seq, event.timestamp, final)
+        new = _Kill(boss, room, now, time, source, started_seen, event, final)
         self._kills[key] = new
-        out.append(FightEnded(seq=event.seq, timestamp=event.timestamp, at=now, boss=boss, room=room,
+        out.append(FightEnded(**_stamp(event, now), boss=boss, room=room,
                               result="defeated", time=time, time_source=source,
                               started_seen=started_seen, final=final))
         if final:
@@ -552,7 +560,7 @@ class FactDeriver:
         assert fight is not None
         self.fight = None
         time = round(max(0.0, now - fight.started), 3)
-        common = {"seq": event.seq, "timestamp": event.timestamp, "at": now, "boss": fight.boss,
+        common = {**_stamp(event, now), "boss": fight.boss,
                   "room": fight.room, "result": result, "time": time, "time_source": "bus",
                   "started_seen": True}
         out.append(FightEnded(**common, final=True))
@@ -560,7 +568,7 @@ class FactDeriver:
 
     def _result(self, kill: _Kill, at: float) -> FightResult:
         kill.settled = True
-        return FightResult(seq=kill.seq, timestamp=kill.timestamp, at=at, boss=kill.boss,
+        return FightResult(**_stamp(kill.event, at), boss=kill.boss,
                            room=kill.room, result="defeated", time=kill.time,
                            time_source=kill.time_source, started_seen=kill.started_seen)
 
@@ -569,7 +577,7 @@ class FactDeriver:
         data = event.data
         room = text(data.get("location")) or text(data.get("scene")) or self._room.name
         fight = self.fight
-        out.append(Death(seq=event.seq, timestamp=event.timestamp, at=now, room=room,
+        out.append(Death(**_stamp(event, now), room=room,
                          cause=text(data.get("cause")), in_fight=fight is not None,
                          boss=fight.boss if fight else None))
         if fight is not None:
@@ -580,7 +588,7 @@ class FactDeriver:
     def _combat_damage(self, event: Event, now: float, out: list[Fact]) -> None:
         data = event.data
         amount = number(data.get("damage")) or 0
-        common = {"seq": event.seq, "timestamp": event.timestamp, "at": now,
+        common = {**_stamp(event, now),
                   "in_fight": self.fight is not None}
         if is_player_damage(data.get("is_player_damage")):
             remaining = number(data.get("player_health_remaining", data.get("health_remaining")))
@@ -601,7 +609,7 @@ class FactDeriver:
             return
         previous = self.health
         if health != previous and previous is not None and health > previous and previous > 0:
-            out.append(Healed(seq=event.seq, timestamp=event.timestamp, at=now,
+            out.append(Healed(**_stamp(event, now),
                               amount=health - previous, health=health))
         self._set_health(event, now, health, self.health_max, "update", out)
 
@@ -610,13 +618,13 @@ class FactDeriver:
         previous = self.health
         self.health = health
         if health != previous:
-            out.append(HealthChanged(seq=event.seq, timestamp=event.timestamp, at=now, health=health,
+            out.append(HealthChanged(**_stamp(event, now), health=health,
                                      health_max=maximum if maximum is not None else self.health_max,
                                      previous=previous, cause=cause))
 
     def _enemy_killed(self, event: Event, now: float, out: list[Fact]) -> None:
         data = event.data
-        out.append(EnemyKilled(seq=event.seq, timestamp=event.timestamp, at=now,
+        out.append(EnemyKilled(**_stamp(event, now),
                                enemy=text(data.get("enemy_type")) or text(data.get("enemy_name")),
                                room=self._room.name))
 
@@ -630,13 +638,13 @@ class FactDeriver:
         name = text(data.get("ability")) or text(data.get("ability_name")) or text(data.get("name"))
         if name is not None:
             known = self.ability(name)
-            out.append(AbilityGained(seq=event.seq, timestamp=event.timestamp, at=now,
+            out.append(AbilityGained(**_stamp(event, now),
                                      name=known or name, known=known is not None))
 
     def _ability_used(self, event: Event, now: float, out: list[Fact]) -> None:
         name = text(event.data.get("ability")) or text(event.data.get("ability_name"))
         if name is not None:
-            out.append(AbilityUsed(seq=event.seq, timestamp=event.timestamp, at=now, name=name))
+            out.append(AbilityUsed(**_stamp(event, now), name=name))
 
     def _item_collected(self, event: Event, now: float, out: list[Fact]) -> None:
         data = event.data
@@ -644,11 +652,11 @@ class FactDeriver:
         if name is None:
             return
         item_kind = text(data.get("kind"))
-        out.append(ItemCollected(seq=event.seq, timestamp=event.timestamp, at=now, name=name,
+        out.append(ItemCollected(**_stamp(event, now), name=name,
                                  item_kind=item_kind, quantity=number(data.get("quantity"))))
         known = self.ability(name)
         if item_kind == "ability" or known is not None:
-            out.append(AbilityGained(seq=event.seq, timestamp=event.timestamp, at=now,
+            out.append(AbilityGained(**_stamp(event, now),
                                      name=known or name, known=known is not None))
 
 

@@ -32,11 +32,15 @@ class Rig:
             self.shown.append((self.clock.monotonic(), event.data))
 
     async def start(self) -> Rig:
+        assert self.bus.facts is not None
+        await self.bus.facts.start()  # settles a kill when its pairing window ends
         await self.service.start()
         return self
 
     async def stop(self) -> None:
         await self.service.stop()
+        assert self.bus.facts is not None
+        await self.bus.facts.stop()
 
     async def emit(self, event_type: str, **data: Any) -> None:
         """Publish an event and let the queue react."""

@@ -1,4 +1,4 @@
-"""Built-in detectors, fed scripted events on a ManualClock (no hub, no sockets)."""
+"""Built-in detectors, fed the facts of scripted events on a ManualClock (no hub, no sockets)."""
 
 from __future__ import annotations
 
@@ -11,21 +11,28 @@ from dxbus.alerts.config import AlertsSection
 from dxbus.alerts.detectors import DetectorSet, Trigger
 from dxbus.clock import ManualClock
 from dxbus.events import Draft, make_event
+from dxbus.facts import FactDeriver
 
 
 class Feed:
-    """A DetectorSet plus a scripted event source on a manual clock."""
+    """A DetectorSet on a fact deriver, plus a scripted event source on a manual clock."""
 
     def __init__(self, overrides: dict[str, Any] | None = None) -> None:
         self.clock = ManualClock()
         self.config = AlertsSection.model_validate({"Detectors": overrides or {}})
-        self.detectors = DetectorSet(self.config.detectors, self.clock)
+        self.facts = FactDeriver(self.clock, 30.0)
+        self.detectors = DetectorSet(self.config.detectors, self.facts)
         self._seq = itertools.count(1)
 
     def __call__(self, event_type: str, **data: Any) -> list[Trigger]:
         clock = self.clock
         event = make_event(Draft(event_type, data), next(self._seq), clock.monotonic(), clock.time())
-        return self.detectors.feed(event)
+        return self.settle(self.facts.apply(event))
+
+    def settle(self, facts: list[Any] | None = None) -> list[Trigger]:
+        """The triggers of `facts` (default: kills whose pairing window has ended by now)."""
+        facts = self.facts.expire() if facts is None else facts
+        return [t for fact in facts for t in self.detectors.on_fact(fact)]
 
     async def wait(self, seconds: float) -> None:
         await self.clock.advance(seconds)
@@ -62,22 +69,23 @@ async def test_boss_defeated_reports_fight_time_first_kill_and_new_best(feed: Fe
 async def test_boss_defeat_reported_twice_alerts_once_with_the_games_time(feed: Feed) -> None:
     feed("boss_encounter", boss_name="Moss Mother", phase="start")
     await feed.wait(42)
-    [deferred] = feed("boss_encounter", boss_name="Moss Mother", phase="defeated")
-    assert deferred.delay > 0  # waits for the boss_defeated that carries the game's time
+    # No alert yet: the kill waits for the boss_defeated that carries the game's time.
+    assert feed("boss_encounter", boss_name="Moss Mother", phase="defeated") == []
+    await feed.wait(12)
     [trigger] = feed("boss_defeated", boss_name="Moss Mother", time=41.25)
     assert trigger.fields["fight_time"] == 41.25
-    assert feed.detectors.settle_deferred(deferred) == []
-    await feed.wait(2)
+    await feed.wait(5)  # still inside the 30 s window of the first report: the same kill
     assert feed("boss_defeated", boss_name="Moss Mother", time=41.25) == []
-    assert feed("boss_encounter", boss_name="Moss Mother", phase="defeated") == []
+    await feed.wait(40)
+    assert feed.settle() == []
 
 
 async def test_boss_defeat_without_boss_defeated_times_from_the_clock(feed: Feed) -> None:
     feed("boss_encounter", boss_name="Lace", phase="start")
     await feed.wait(30)
-    [deferred] = feed("boss_encounter", boss_name="Lace", phase="defeated")
-    await feed.wait(1)
-    [trigger] = feed.detectors.settle_deferred(deferred)
+    assert feed("boss_encounter", boss_name="Lace", phase="defeated") == []
+    await feed.wait(30)  # the pairing window
+    [trigger] = feed.settle()
     assert trigger.rule == "boss_defeated" and trigger.fields["fight_time"] == 30.0
     assert trigger.fields["first_kill"] is True
 

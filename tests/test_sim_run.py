@@ -15,7 +15,7 @@ from dxbus.clock import ManualClock
 from dxbus.events import Event
 from dxbus.hub import Hub
 from dxbus.sources.simulator import STEP, Simulation, Simulator
-from dxbus.state import SessionState
+from dxbus.state import session_on_hub
 from dxbus.world import load_world
 
 
@@ -125,8 +125,7 @@ async def test_half_hour_of_play_is_realistic() -> None:
 async def test_state_follows_the_simulation() -> None:
     clock = ManualClock()
     hub = Hub(clock, ring_size=100)
-    state = SessionState(clock, load_world())
-    hub.add_listener(state.apply)
+    state, _ = session_on_hub(hub, clock, load_world())
     sim = Simulator(hub, clock, hub.policy, load_world(), seed=5, speed=30.0)
     await sim.start()
     await clock.advance(40.0)

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import orjson
 import pytest
 
 from dxbus.clock import ManualClock
 from dxbus.hub import Hub
-from dxbus.state import SessionState
+from dxbus.state import SessionState, session_on_hub
 from dxbus.world import load_world
 
 
 @pytest.fixture
-def setup() -> tuple[ManualClock, Hub, SessionState]:
+async def setup() -> AsyncIterator[tuple[ManualClock, Hub, SessionState]]:
     clock = ManualClock()
     hub = Hub(clock)
-    state = SessionState(clock, load_world())
-    hub.add_listener(state.apply)
-    return clock, hub, state
+    state, stream = session_on_hub(hub, clock, load_world())
+    await stream.start()  # settles a kill when its pairing window ends
+    yield clock, hub, state
+    await stream.stop()
 
 
 def test_snapshot_shape_when_empty(setup: tuple[ManualClock, Hub, SessionState]) -> None:
