@@ -28,9 +28,10 @@ import obsws_python as obsws
 from obsws_python.error import OBSSDKError, OBSSDKRequestError
 
 from dxbus.clock import utc_iso
+from dxbus.facts import Fact, install_facts
 
 from . import actions
-from .scene_rules import Director, Fired, Record, RuleSet, Switch, compile_rules
+from .scene_rules import PAUSE_EVENTS, Director, Fired, Record, RuleSet, Started, Switch, compile_rules
 from .settings import ObsSection
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,10 @@ class ObsService:
         self.bus = bus
         self.section = section
         self.clock = bus.clock
-        self.rules = RuleSet(compile_rules(section), section.menu_rooms)
+        self.facts = bus.facts if getattr(bus, "facts", None) is not None else install_facts(bus)
+        # Rooms and fights come from the bus's one fact deriver; its facts start the named triggers.
+        self.rules = RuleSet(compile_rules(section), section.menu_rooms, self.facts.deriver)
+        self._started: dict[int, Started] = {}  # Seq -> triggers its facts started
         self.director = Director(self.rules, section)
         self.dry_run = section.dry_run
         self.link = link or ObsLink(section.host, section.port, section.password,
@@ -237,6 +241,7 @@ class ObsService:
         quiet_obsws_logging()
         self.link.on_event = self._on_obs_event
         self.link.on_lost = self._lost.set
+        self.facts.add_listener(self._on_fact)
         self.bus.hub.add_listener(self._on_bus_event)
         self._tasks.append(asyncio.create_task(self._drive(), name="obs-driver"))
         self._tasks.append(asyncio.create_task(self._run_actions(), name="obs-actions"))
@@ -249,6 +254,7 @@ class ObsService:
 
     async def stop(self) -> None:
         """Stop the tasks and close the OBS session."""
+        self.facts.remove_listener(self._on_fact)
         self.bus.hub.remove_listener(self._on_bus_event)
         for task in self._tasks:
             task.cancel()
@@ -259,6 +265,12 @@ class ObsService:
         await self.link.aclose()
 
     # -- bus events ------------------------------------------------------------------------
+    def _on_fact(self, fact: Fact) -> None:
+        # Facts come before the hub hands their event to this service: keep what they started.
+        started = self.rules.advance_fact(fact)
+        if started:
+            self._started.setdefault(fact.seq, {}).update(started)
+
     def _on_bus_event(self, event: Any) -> None:
         try:
             self._handle_bus_event(event)
@@ -273,10 +285,11 @@ class ObsService:
                 self._refresh_queued = True
                 self._queue(actions.RefreshBrowserSources(self._browser_url()))
             return
-        if etype not in ("scene_transition", "boss_encounter", "boss_defeated", "player_death",
-                         "game_paused", "game_resumed") and etype not in self._rule_events:
+        started = self._started.pop(event.seq, None)
+        self._started.clear()  # nothing older is waiting for its event any more
+        if started is None and etype not in PAUSE_EVENTS and etype not in self._rule_events:
             return
-        fired = self.director.on_event(etype, event.data, self.clock.monotonic(), event.seq)
+        fired = self.director.on_event(etype, event.data, self.clock.monotonic(), event.seq, started)
         for item in fired:
             self._run_fired(item)
         self._kick.set()

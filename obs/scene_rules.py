@@ -1,7 +1,9 @@
 """Scene rules: which OBS scene the game wants, and when a switch may happen. Pure: no I/O, no clock.
 
 Two parts:
-- `RuleSet` keeps the game's trigger state (room, boss fight, pause, recent instant events) and says
+- `RuleSet` reads the room and the boss fight from the game facts (`dxbus.facts`: the bus's one
+  `FactDeriver`, or a deriver of its own when used alone), keeps the rest of the trigger state
+  (pause, recent instant events) and says
   which rule wins right now: the first rule, in written order, whose trigger is active and whose pattern
   matches. It also says which action rule fires for an event and explains a room (`dxbus obs explain`).
 - `Director` turns the winning rule into switches, edge-triggered (only when the winner changes) and
@@ -21,13 +23,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from dxbus import facts as f
+from dxbus.events import Draft, make_event
+
 from .settings import ObsSection, RuleSection
 
-# Event types that move the trigger state.
-ROOM_EVENT = "scene_transition"
-DEATH_EVENT = "player_death"
-BOSS_START_EVENTS = {"boss_encounter"}
-BOSS_END_EVENTS = {"boss_defeated", DEATH_EVENT}
+# Event types that move the trigger state (rooms and fights come as facts).
+FACT_EVENTS = frozenset({"scene_transition", "boss_encounter", "boss_defeated", "player_death"})
 PAUSE_EVENTS = {"game_paused": True, "game_resumed": False}
 # Triggers computed from the game state (the others are event types, matched by name).
 NAMED = frozenset({"room", "menu", "boss", "boss_end", "death", "pause"})
@@ -113,11 +115,8 @@ def compile_rules(section: ObsSection) -> list[Rule]:
 
 @dataclass
 class GameState:
-    """What the rules look at: the room, a running boss fight, pause, instant triggers still held."""
+    """What the rules keep besides the facts: pause, instant triggers still held, the last event."""
 
-    room: str | None = None
-    boss: str | None = None  # the boss of a running fight
-    boss_room: str | None = None  # its arena: leaving it ends the fight
     paused: bool = False
     # rule index -> (active until, subject); instant triggers
     held: dict[int, tuple[float, str | None]] = field(default_factory=dict)
@@ -133,30 +132,84 @@ class Fired:
     values: dict[str, str]
 
 
+Started = dict[str, str | None]
+
+
 class RuleSet:
     """The rules plus the trigger state they are evaluated against."""
 
-    def __init__(self, rules: list[Rule], menu_rooms: list[str] | None = None) -> None:
+    def __init__(self, rules: list[Rule], menu_rooms: list[str] | None = None,
+                 facts: f.FactDeriver | None = None) -> None:
         self.rules = rules
         self.menu_rooms = tuple(menu_rooms if menu_rooms is not None else ["Menu_", "Quit_To_Menu"])
         self.state = GameState()
+        # Alone (tests, `explain`), the rule set derives facts itself from the events it observes;
+        # on the bus it reads the bus's deriver and is handed its facts (`advance_fact`).
+        self._clock = f.StepClock()
+        self._own_facts = facts is None
+        self.facts = facts if facts is not None else f.FactDeriver(self._clock)
+        self._probe_room: str | None = None
+        self._seq = 0
 
     # -- trigger state ---------------------------------------------------------------------
+    @property
+    def room(self) -> str | None:
+        """The room the player is in (from the facts)."""
+        return self._probe_room if self._probe_room is not None else self.facts.room
+
+    @property
+    def boss(self) -> str | None:
+        """The boss of the fight in progress (from the facts)."""
+        fight = self.facts.fight
+        return fight.boss if fight is not None else None
+
     def is_menu(self, room: str | None) -> bool:
         """Is this room one of the game's menu scenes?"""
         return room is not None and room.startswith(self.menu_rooms)
 
-    def observe(self, event_type: str, data: dict[str, Any], now: float) -> list[Fired]:
-        """Update the trigger state from a bus event; return the action rule that fires (first match)."""
-        started = self._advance(event_type, data)
+    def advance_fact(self, fact: f.Fact) -> Started:
+        """The named triggers a fact starts, with their subject (room, menu, boss, boss_end, death)."""
+        started: Started = {}
+        if isinstance(fact, f.RoomEntered):
+            if not fact.same_room:
+                started["room"] = fact.room
+                if self.is_menu(fact.room):
+                    started["menu"] = fact.room
+        elif isinstance(fact, f.FightStarted):
+            started["boss"] = fact.boss
+        elif isinstance(fact, f.FightEnded):
+            started["boss_end"] = fact.boss  # defeated, died or left the arena
+        elif isinstance(fact, f.Death):
+            started["death"] = fact.room
+        return started
+
+    def observe(self, event_type: str, data: dict[str, Any], now: float,
+                started: Started | None = None) -> list[Fired]:
+        """Update the trigger state from a bus event; return the action rule that fires (first match).
+
+        `started`: the named triggers its facts started (on the bus, from `advance_fact`); a rule set
+        used alone derives them here.
+        """
+        started = dict(started or {})
+        if self._own_facts and event_type in FACT_EVENTS:
+            self._clock.now = now
+            self._seq += 1
+            event = make_event(Draft(event_type, dict(data)), self._seq, now, now)
+            for fact in self.facts.apply(event):
+                started.update(self.advance_fact(fact))
         st = self.state
+        if event_type in PAUSE_EVENTS and PAUSE_EVENTS[event_type] != st.paused:
+            st.paused = PAUSE_EVENTS[event_type]
+            if st.paused:
+                started["pause"] = self.room
+        st.last_event, st.last_data = event_type, data
         fired: Fired | None = None
         for rule in self.rules:
             on = rule.on
             if on in started:
                 subject = started[on]
             elif rule.instant and on == event_type and on not in NAMED:
-                value = data.get(rule.spec.field) if rule.spec.field else st.room
+                value = data.get(rule.spec.field) if rule.spec.field else self.room
                 subject = value if isinstance(value, str) else None if value is None else str(value)
             else:
                 continue
@@ -168,47 +221,6 @@ class RuleSet:
                 fired = Fired(rule, self.values(subject))
         return [fired] if fired else []
 
-    def _advance(self, event_type: str, data: dict[str, Any]) -> dict[str, str | None]:
-        """Move the trigger state; returns the named triggers this event starts, with their subject."""
-        st = self.state
-        started: dict[str, str | None] = {}
-
-        def end_fight() -> None:
-            started["boss_end"] = st.boss
-            st.boss = None
-
-        if event_type == ROOM_EVENT:
-            room = data.get("to_scene") or data.get("scene_name")
-            if isinstance(room, str) and room and room != st.room:
-                st.room = room
-                started["room"] = room
-                if self.is_menu(room):
-                    started["menu"] = room
-                if st.boss is not None and st.boss_room and room != st.boss_room:
-                    end_fight()  # left the arena mid-fight: the attempt is over (as the session state says)
-        elif event_type in BOSS_START_EVENTS:
-            phase = str(data.get("phase", "start"))
-            name = data.get("boss_name")
-            name = name if isinstance(name, str) else "boss"
-            if phase == "start" and st.boss != name:
-                st.boss = name
-                arena = data.get("scene")
-                st.boss_room = arena if isinstance(arena, str) and arena else st.room
-                started["boss"] = name
-            elif phase in ("defeated", "defeat", "end", "died") and st.boss is not None:
-                end_fight()
-        if event_type in BOSS_END_EVENTS and st.boss is not None:
-            end_fight()
-        if event_type in PAUSE_EVENTS and PAUSE_EVENTS[event_type] != st.paused:
-            st.paused = PAUSE_EVENTS[event_type]
-            if st.paused:
-                started["pause"] = st.room
-        if event_type == DEATH_EVENT:
-            location = data.get("location")
-            started["death"] = location if isinstance(location, str) else st.room
-        st.last_event, st.last_data = event_type, data
-        return started
-
     def expire(self, now: float) -> None:
         """Forget instant triggers whose hold time is over."""
         for index, (until, _) in list(self.state.held.items()):
@@ -218,22 +230,22 @@ class RuleSet:
     def subject(self, rule: Rule) -> str | None:
         """What the rule's pattern is compared with while its trigger is active."""
         if rule.on == "boss":
-            return self.state.boss
+            return self.boss
         if rule.instant:
             held = self.state.held.get(rule.index)
             return held[1] if held else None
-        return self.state.room
+        return self.room
 
     def active(self, rule: Rule, now: float) -> bool:
         """Is the rule's trigger active right now (ignoring its pattern)?"""
         st = self.state
         on = rule.on
         if on == "room":
-            return st.room is not None
+            return self.room is not None
         if on == "menu":
-            return self.is_menu(st.room)
+            return self.is_menu(self.room)
         if on == "boss":
-            return st.boss is not None
+            return self.boss is not None
         if on == "pause":
             return st.paused
         held = st.held.get(rule.index)
@@ -258,7 +270,7 @@ class RuleSet:
         """Template values for actions: {room}, {boss}, {event}, {subject} and scalar Data fields."""
         st = self.state
         out = {k: str(v) for k, v in st.last_data.items() if isinstance(v, str | int | float | bool)}
-        out.update(room=st.room or "", boss=st.boss or out.get("boss_name", ""), event=st.last_event,
+        out.update(room=self.room or "", boss=self.boss or out.get("boss_name", ""), event=st.last_event,
                    subject=subject or "")
         return out
 
@@ -273,7 +285,7 @@ class RuleSet:
     def explain(self, room: str) -> list[str]:
         """Lines saying, rule by rule, what entering `room` would do (no fight, not paused)."""
         probe = RuleSet(self.rules, list(self.menu_rooms))
-        probe.state.room = room
+        probe._probe_room = room
         lines = [f"entering room {room!r}:"]
         winner: Rule | None = None
         for rule in self.rules:
@@ -352,10 +364,11 @@ class Director:
 
     # -- inputs ----------------------------------------------------------------------------
     def on_event(
-        self, event_type: str, data: dict[str, Any], now: float, seq: int | None = None
+        self, event_type: str, data: dict[str, Any], now: float, seq: int | None = None,
+        started: Started | None = None,
     ) -> list[Fired]:
-        """A bus event: update triggers, re-decide; return the action rule it fires."""
-        fired = self.rules.observe(event_type, data, now)
+        """A bus event (with the triggers its facts started): update, re-decide; return what fires."""
+        fired = self.rules.observe(event_type, data, now, started)
         self.reevaluate(now, f"{event_type} #{seq}" if seq is not None else event_type)
         return fired
 

@@ -660,6 +660,22 @@ class FactDeriver:
                                      name=known or name, known=known is not None))
 
 
+class StepClock:
+    """A clock that reads `now`, set by hand: for a pure engine fed times as numbers (never sleeps)."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        raise RuntimeError("a StepClock does not sleep")
+
+
 # -- the hub hookup ------------------------------------------------------------------------------
 FactListener = Callable[[Fact], None]
 
@@ -749,6 +765,6 @@ __all__ = [
     "FACT_TYPES", "AbilityGained", "AbilityUsed", "BenchReached", "DamageDealt", "DamageTaken", "Death",
     "EnemyKilled", "Fact", "FactDeriver", "FactListener", "FactStream", "Fight", "FightEnded",
     "FightPhase", "FightResult", "FightStarted", "Healed", "HealthChanged", "ItemCollected",
-    "MenuEntered", "NewSave", "RoomEntered", "SaveLoaded", "install_facts", "is_ending", "is_menu",
-    "is_new_game", "is_player_damage",
+    "MenuEntered", "NewSave", "RoomEntered", "SaveLoaded", "StepClock", "install_facts", "is_ending",
+    "is_menu", "is_new_game", "is_player_damage",
 ]

@@ -13,7 +13,7 @@ from dxbus.clock import ManualClock
 from dxbus.sources.simulator import Simulation
 from dxbus.speedrun.route import builtin_route, parse_route
 from dxbus.speedrun.segments import SegmentBook
-from dxbus.speedrun.split_rules import SplitEngine
+from dxbus.speedrun.split_rules import EventFeed, SplitEngine
 from dxbus.world import load_world
 
 Event = tuple[float, str, dict[str, Any]]
@@ -76,15 +76,15 @@ def test_simulated_runs_split_right_in_order_once(seed: int) -> None:
     route = parse_route({"name": "sim", "splits": splits}, "test")
     engine = SplitEngine(route)
     book = SegmentBook(route)
+    feed = EventFeed(engine, book)  # raw events -> facts -> the engine and the book, as on the bus
     got: list[tuple[float, str]] = []
     starts = 0
     for t, event_type, data in events:
-        for command in engine.feed(event_type, data, t):
+        for command in feed.feed(event_type, data, t):
             starts += command.command == "start"
             assert command.command in ("start", "split"), command
             if command.command == "split":
                 got.append((t, command.split or ""))
-        book.after(event_type, engine, t)
     assert starts == 1 and events[0][1] == "scene_transition"  # the save loads: Menu_Title -> Tut_01
     assert got == oracle(events, splits)
     assert [s.index for s in engine.run.splits] == list(range(6))  # in order, none twice

@@ -1,10 +1,14 @@
 """Practice mode: attempts at one room or one boss, with time, damage, deaths, best and average.
 
+The tracker reads the game facts (`dxbus.facts`), so a hit, a kill and a room change mean here
+exactly what they mean in the session state:
 - Room target: an attempt starts when the runner enters the room and ends when they leave it
   (cleared: the time counts for best and average) or die in it (failed).
-- Boss target: an attempt starts at `boss_encounter` phase start and ends at the defeat (cleared)
-  or a death (failed); leaving the arena mid-fight abandons it (failed).
-Times come from the bus clock, so a test computes them by hand from scripted events.
+- Boss target: an attempt starts at `FightStarted` and ends at the kill's `FightEnded` (cleared; the
+  settled `FightResult` gives it the game's fight time when the game sends one), a death (failed), or
+  leaving the arena mid-fight (abandoned).
+Times come from the bus clock (the game's fight time for a cleared boss), so a test computes them by
+hand from scripted events.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from ..events import Event
+from .. import facts as f
 
 Kind = Literal["room", "boss"]
 HISTORY = 20  # attempts listed in the view
@@ -36,24 +40,17 @@ class Target:
     name: str
 
 
-def _text(value: Any) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
-
-
 class PracticeTracker:
-    """Follows the event stream for the current practice target."""
+    """Follows the game facts for the current practice target."""
 
     def __init__(self) -> None:
         self.target: Target | None = None
         self.attempts: list[Attempt] = []
-        self.scene: str | None = None
-        self._boss_scene: str | None = None
 
     def set_target(self, kind: Kind | None, name: str | None) -> None:
         """Practise a room (scene name) or a boss (display name); None stops. Stats start over."""
         self.target = Target(kind, name) if kind and name else None
         self.attempts = []
-        self._boss_scene = None
 
     def clear(self) -> None:
         """Forget the attempts, keep the target."""
@@ -63,52 +60,42 @@ class PracticeTracker:
     def live(self) -> Attempt | None:
         return self.attempts[-1] if self.attempts and self.attempts[-1].result == "running" else None
 
-    def observe(self, event: Event, now: float) -> None:
-        """Hub-listener step (called by the timer service with the bus clock's reading)."""
-        data = event.data
-        if event.type == "scene_transition":
-            to_scene = _text(data.get("to_scene")) or _text(data.get("scene_name"))
-            if to_scene is not None:
-                self._scene(to_scene, now)
-                self.scene = to_scene
-            return
+    def _is_target_boss(self, boss: str) -> bool:
+        target = self.target
+        return target is not None and target.kind == "boss" and boss.casefold() == target.name.casefold()
+
+    def on_fact(self, fact: f.Fact, now: float) -> None:
+        """Fact-listener step (called by the timer service with the bus clock's reading)."""
         target, live = self.target, self.live
         if target is None:
             return
-        if event.type == "combat_damage" and live is not None and data.get("is_player_damage") is True:
-            damage = data.get("damage")
-            if isinstance(damage, int | float) and not isinstance(damage, bool) and damage > 0:
-                live.damage_taken += float(damage)
-        elif event.type == "player_death" and live is not None:
-            live.deaths += 1
-            self._end(live, "died", now)
-        elif event.type == "boss_encounter" and target.kind == "boss":
-            boss = _text(data.get("boss_name"))
-            if boss is None or boss.casefold() != target.name.casefold():
-                return
-            if data.get("phase") == "start":
+        if isinstance(fact, f.RoomEntered):
+            if target.kind == "room":
+                if live is not None and fact.room != target.name:
+                    self._end(live, "cleared", now)
+                if fact.room == target.name and self.live is None:
+                    self._begin(now)  # also a respawn in the room after a death: a new attempt
+        elif isinstance(fact, f.DamageTaken):
+            if live is not None and fact.amount > 0:
+                live.damage_taken += float(fact.amount)
+        elif isinstance(fact, f.Death):
+            if live is not None:
+                live.deaths += 1
+                self._end(live, "died", now)
+        elif isinstance(fact, f.FightStarted):
+            if self._is_target_boss(fact.boss):
                 if live is not None:
                     self._end(live, "abandoned", now)
                 self._begin(now)
-                self._boss_scene = self.scene
-            elif data.get("phase") in ("defeated", "defeat") and live is not None:
-                self._end(live, "cleared", now)
-        elif event.type == "boss_defeated" and target.kind == "boss" and live is not None:
-            boss = _text(data.get("boss_name"))
-            if boss is not None and boss.casefold() == target.name.casefold():
-                self._end(live, "cleared", now)
-
-    def _scene(self, to_scene: str, now: float) -> None:
-        target, live = self.target, self.live
-        if target is None:
-            return
-        if target.kind == "room":
-            if live is not None and to_scene != target.name:
-                self._end(live, "cleared", now)
-            if to_scene == target.name and self.live is None:
-                self._begin(now)  # also a respawn in the room after a death: a new attempt
-        elif live is not None and self._boss_scene is not None and to_scene != self._boss_scene:
-            self._end(live, "abandoned", now)
+        elif isinstance(fact, f.FightEnded):
+            if live is not None and self._is_target_boss(fact.boss):
+                self._end(live, "cleared" if fact.result == "defeated" else
+                          "died" if fact.result == "died" else "abandoned", now)
+        elif isinstance(fact, f.FightResult):
+            last = self.attempts[-1] if self.attempts else None
+            if (last is not None and last.result == "cleared" and fact.result == "defeated"
+                    and fact.time is not None and self._is_target_boss(fact.boss)):
+                last.time = round(fact.time, 6)  # the game's own fight time, when it sent one
 
     def _begin(self, now: float) -> None:
         self.attempts.append(Attempt(len(self.attempts) + 1, now))

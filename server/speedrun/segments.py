@@ -1,10 +1,10 @@
 """Segments: time per split and per room for the current run, against the best so far.
 
-The book follows the split engine: every split adds a segment (compared with the best segment,
-"gold", and the personal best's split time), every room change inside a run closes a room visit
-(keyed by scene and visit number, so the second pass through a room compares with the second pass
-of earlier runs). A finished run that beats the personal best becomes the new one. Bests are kept
-per route name in `[Timer] BestsFile`, written off the event loop.
+The book follows the split engine (which reads the game facts): every split adds a segment
+(compared with the best segment, "gold", and the personal best's split time), every room change
+inside a run closes a room visit (keyed by scene and visit number, so the second pass through a room
+compares with the second pass of earlier runs). A finished run that beats the personal best becomes
+the new one. Bests are kept per route name in `[Timer] BestsFile`, written off the event loop.
 """
 
 from __future__ import annotations
@@ -89,10 +89,10 @@ class SegmentBook:
     def _time(self, engine: SplitEngine, now: float) -> float:
         return round(engine.game_time(now) if self.timing == "game" else engine.real_time(now), 6)
 
-    def after(self, event_type: str, engine: SplitEngine, now: float) -> None:
-        """After the engine saw an event: a room change inside a run closes one visit, opens the next."""
+    def after_room(self, engine: SplitEngine, now: float) -> None:
+        """After the engine saw a `RoomEntered` fact: inside a run it closes one visit, opens the next."""
         fresh = self.sync(engine, now)
-        if event_type != "scene_transition" or engine.phase != "running" or fresh:
+        if engine.phase != "running" or fresh:
             return
         scene = engine.scene
         if scene is None or (self.visits and self.visits[-1].scene == scene and self.visits[-1].left is None):

@@ -1,13 +1,17 @@
-"""The split engine: game events in, timer commands out. Pure and deterministic.
+"""The split engine: game facts in, timer commands out. Pure and deterministic.
 
-`SplitEngine.feed(event_type, data, now)` turns one bus event into the timer commands it causes
-(`start`, `split`, `skip`, `reset`, `pause`, `resume`, `time`); `now` is the bus clock's monotonic
-reading, so a test drives it with a `ManualClock` and gets the same answer every time.
+The engine reads `dxbus.facts` (the bus's one derivation of rooms, kills, deaths, items), turned
+into `Cue`s by `cues_of`, plus one `event` cue per discrete event type (for `event = "..."`
+conditions). `FactFeed` steps the engine from facts and events in the bus's order; `EventFeed` does
+the same from raw events through a deriver of its own (tools, tests). `SplitEngine.step(cues, now,
+seq)` returns the timer commands (`start`, `split`, `skip`, `reset`, `pause`, `resume`, `time`);
+`now` is the bus clock's monotonic reading, so a test gets the same answer every time.
 
 How it decides (after the Hollow Knight and Silksong autosplitters):
 - ordered routes check only the next split; "any" routes check every split not done yet;
-- one event makes at most one split, every split fires at most once per run (the split-once guard),
-  and the two reports of one boss defeat (`boss_encounter` defeated + `boss_defeated`) count once;
+- one event makes at most one split, every split fires at most once per run (the split-once guard);
+  a boss split fires on the kill's `FightEnded` (its first report: the facts layer makes the two
+  reports of one kill one fact, with `[Facts] KillPairingSeconds`);
 - `then = "transition"` arms a split that fires on the next room change (a respawn does not count);
 - with `skip_passed`, a next split whose boss/item/ability was already done this run is skipped;
 - with `game_time`, load time (`scene_transition.load_time_ms`) is left out of the game clock, and
@@ -16,25 +20,28 @@ How it decides (after the Hollow Knight and Silksong autosplitters):
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .. import facts as f
+from ..events import Draft, Event, make_event
 from .route import Condition, RouteSpec, SplitSpec, is_ending, is_menu, is_new_game, name_matches
 
 Phase = Literal["idle", "running", "ended"]
-
-# Two reports of the same defeat arrive within this many seconds of each other.
-DEFEAT_PAIRING_SECONDS = 5.0
+# Events whose type is not a cue: high-rate state, and the engine's own output.
+NOT_CUES = frozenset({"player_update", "timing_update", "timer_command"})
 
 
 @dataclass(frozen=True, slots=True)
-class Fact:
-    """A game happening the conditions look at, normalized from one event."""
+class Cue:
+    """A game happening the conditions look at, from one fact (or an event's type)."""
 
     kind: str  # scene, boss, item, ability, death, bench, event
-    name: str | None = None  # to_scene, boss, item, ability, bench scene, event type
+    name: str | None = None  # room, boss, item, ability, bench room, event type
     from_scene: str | None = None
     load_seconds: float = 0.0
+    respawn: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,37 +129,28 @@ class Run:
     abilities: set[str] = field(default_factory=set)
 
 
-def facts_of(event_type: str, data: dict[str, Any]) -> list[Fact]:
-    """What the conditions can see in one event (empty for high-rate state)."""
-    if event_type in ("player_update", "timing_update", "timer_command"):
-        return []
-    facts = [Fact("event", event_type)]
-    if event_type == "scene_transition":
-        to_scene = _text(data.get("to_scene")) or _text(data.get("scene_name"))
-        if to_scene is not None:
-            load_ms = data.get("load_time_ms")
-            load = float(load_ms) / 1000.0 if isinstance(load_ms, int | float) and load_ms > 0 else 0.0
-            facts.append(Fact("scene", to_scene, _text(data.get("from_scene")), load))
-    elif event_type == "boss_defeated" or (
-        event_type == "boss_encounter" and data.get("phase") in ("defeated", "defeat")
-    ):
-        boss = _text(data.get("boss_name"))
-        if boss:
-            facts.append(Fact("boss", boss))
-    elif event_type == "item_collected":
-        item = _text(data.get("item_name"))
-        if item:
-            facts.append(Fact("item", item))
-            facts.append(Fact("ability", item))  # abilities are picked up as items too
-    elif event_type in ("ability_unlocked", "ability_obtained"):
-        ability = _text(data.get("ability")) or _text(data.get("ability_name"))
-        if ability:
-            facts.append(Fact("ability", ability))
-    elif event_type == "player_death":
-        facts.append(Fact("death", _text(data.get("location"))))
-    elif event_type == "checkpoint_reached":
-        facts.append(Fact("bench", _text(data.get("scene"))))
-    return facts
+def cues_of(fact: f.Fact) -> list[Cue]:
+    """What the conditions can see in one fact (empty for facts no condition looks at)."""
+    if isinstance(fact, f.RoomEntered):
+        return [Cue("scene", fact.room, fact.from_room, fact.load_seconds, fact.respawn)]
+    if isinstance(fact, f.FightEnded):
+        return [Cue("boss", fact.boss)] if fact.result == "defeated" else []
+    if isinstance(fact, f.ItemCollected):
+        return [Cue("item", fact.name), Cue("ability", fact.name)]  # abilities are picked up as items
+    if isinstance(fact, f.AbilityGained):
+        # An item that is an ability was already cued as one by its ItemCollected.
+        from_item = fact.event is not None and fact.event.type == "item_collected"
+        return [] if from_item else [Cue("ability", fact.name)]
+    if isinstance(fact, f.Death):
+        return [Cue("death", fact.room)]
+    if isinstance(fact, f.BenchReached):
+        return [Cue("bench", fact.room)]
+    return []
+
+
+def event_cue(event_type: str) -> Cue | None:
+    """The `event` cue of a discrete event (None for high-rate state and timer commands)."""
+    return None if event_type in NOT_CUES else Cue("event", event_type)
 
 
 def _text(value: Any) -> str | None:
@@ -172,13 +170,12 @@ class SplitEngine:
         self.index = 0
         self.clock = GameClock()
         self.run = Run()
-        self.scene: str | None = None
+        self.scene: str | None = None  # the room of the last scene cue (shown in `state`)
         self._armed: set[int] = set()  # splits waiting for the next room change
         self._done: set[int] = set()
-        self._dead = False
         self._split_now = False
+        self._step_seq: int | None = None
         self._last_scene_real = 0.0  # run time of the last room change (a load cannot be longer)
-        self._last_defeat: tuple[str, float] | None = None
         self._runs = 0
 
     # -- reading --------------------------------------------------------------------------------
@@ -196,30 +193,17 @@ class SplitEngine:
         return self.clock.real(now)
 
     # -- rules ----------------------------------------------------------------------------------
-    def feed(self, event_type: str, data: dict[str, Any], now: float) -> list[Command]:
-        """The commands one event causes (most events cause none)."""
+    def step(self, cues: list[Cue], now: float, seq: int | None = None) -> list[Command]:
+        """The commands some cues cause; cues of one event share its `seq` (at most one split)."""
         out: list[Command] = []
-        self._split_now = False  # one event makes at most one split, whatever facts it carries
-        for fact in facts_of(event_type, data):
-            out.extend(self._fact(fact, now))
-        # A load correction and a split stamp in one step carry the same game time: send it once.
-        times: set[float | None] = set()
-        deduped: list[Command] = []
-        for command in out:
-            if command.command == "time":
-                if command.value in times:
-                    continue
-                times.add(command.value)
-            deduped.append(command)
-        return deduped
+        if seq is None or seq != self._step_seq:
+            self._split_now = False  # one event makes at most one split, whatever cues it carries
+        self._step_seq = seq
+        for cue in cues:
+            out.extend(self._cue(cue, now))
+        return _once_per_time(out)
 
-    def _fact(self, fact: Fact, now: float) -> list[Command]:
-        if fact.kind == "boss":
-            if self._is_repeat_defeat(fact.name, now):
-                return []
-            self._last_defeat = (fact.name or "", now)
-        if fact.kind == "scene" and fact.from_scene is None:
-            fact = Fact(fact.kind, fact.name, self.scene, fact.load_seconds)
+    def _cue(self, fact: Cue, now: float) -> list[Command]:
         out: list[Command] = []
         if self.phase != "idle" and any(self._matches(c, fact) for c in self.route.reset):
             out += self._reset(now, f"reset: {self._why(self.route.reset, fact)}")
@@ -235,18 +219,14 @@ class SplitEngine:
             self.scene = fact.name
         return out
 
-    def _is_repeat_defeat(self, boss: str | None, now: float) -> bool:
-        last = self._last_defeat
-        return last is not None and _same(last[0], boss) and now - last[1] <= DEFEAT_PAIRING_SECONDS
-
-    def _remember(self, fact: Fact) -> None:
+    def _remember(self, fact: Cue) -> None:
         if fact.name is None:
             return
         bag = {"boss": self.run.bosses, "item": self.run.items, "ability": self.run.abilities}
         if fact.kind in bag:
             bag[fact.kind].add(fact.name.casefold())
 
-    def _loads(self, fact: Fact, now: float) -> list[Command]:
+    def _loads(self, fact: Cue, now: float) -> list[Command]:
         if not (self.route.game_time and fact.kind == "scene" and fact.load_seconds > 0):
             return []
         # The load is reported when it is over: take it out of game time and tell the clients,
@@ -261,7 +241,7 @@ class SplitEngine:
         return [Command("pause", game, "loads", reason=reason), Command("time", game, "loads"),
                 Command("resume", game, "loads", reason=reason)]
 
-    def _splits(self, fact: Fact, now: float) -> list[Command]:
+    def _splits(self, fact: Cue, now: float) -> list[Command]:
         if fact.kind == "scene":
             self._last_scene_real = self.clock.real(now)
         if self._split_now:
@@ -269,11 +249,7 @@ class SplitEngine:
         splits = self.route.splits
         candidates = ([self.index] if self.route.order == "ordered"
                       else [i for i in range(len(splits)) if i not in self._done])
-        transition = fact.kind == "scene" and fact.name != fact.from_scene and not self._dead
-        if fact.kind == "death":
-            self._dead = True
-        elif fact.kind == "scene":
-            self._dead = False
+        transition = fact.kind == "scene" and fact.name != fact.from_scene and not fact.respawn
         for i in candidates:
             if i >= len(splits):
                 break
@@ -329,7 +305,7 @@ class SplitEngine:
                 return True
         return False
 
-    def _matches(self, cond: Condition, fact: Fact) -> bool:
+    def _matches(self, cond: Condition, fact: Cue) -> bool:
         kind = cond.kind
         if kind == "boss":
             return fact.kind == "boss" and _same(cond.boss, fact.name)
@@ -352,7 +328,7 @@ class SplitEngine:
             return fact.kind == "scene" and is_ending(fact.name)
         return False  # manual
 
-    def _why(self, conds: list[Condition], fact: Fact) -> str:
+    def _why(self, conds: list[Condition], fact: Cue) -> str:
         return next((c.describe() for c in conds if self._matches(c, fact)), "")
 
     # -- run lifecycle (also driven by manual commands) -------------------------------------------
@@ -362,7 +338,6 @@ class SplitEngine:
         self.run = Run(number=self._runs)
         self._armed.clear()
         self._done.clear()
-        self._dead = False
         self._last_scene_real = 0.0
         self.clock.start(now)
         return [Command("start", 0.0 if self.route.game_time else None, source, reason=reason)]
@@ -402,3 +377,78 @@ class SplitEngine:
             "game": round(self.clock.game(now), 3),
             "scene": self.scene,
         }
+
+
+class FactFeed:
+    """Steps a `SplitEngine` from a fact stream and the hub's events, in the bus's order.
+
+    An event's `event` cue comes before the cues of its facts (the fact stream hands facts over
+    before later hub listeners see the event), and each event steps once.
+    """
+
+    def __init__(self, engine: SplitEngine) -> None:
+        self.engine = engine
+        self._last_seq = 0
+
+    def on_fact(self, fact: f.Fact, now: float) -> list[Command]:
+        """Fact listener step: the event's own cue first (once), then the fact's cues."""
+        out: list[Command] = []
+        event = fact.event
+        if event is not None and event.seq == fact.seq and fact.seq > self._last_seq:
+            out += self._event(event, now)
+        cues = cues_of(fact)
+        if cues:
+            out += self.engine.step(cues, now, fact.seq)
+        return _once_per_time(out)
+
+    def on_event(self, event: Event, now: float) -> list[Command]:
+        """Hub listener step: the `event` cue of an event that had no facts."""
+        return self._event(event, now) if event.seq > self._last_seq else []
+
+    def _event(self, event: Event, now: float) -> list[Command]:
+        self._last_seq = event.seq
+        cue = event_cue(event.type)
+        return self.engine.step([cue], now, event.seq) if cue is not None else []
+
+
+class EventFeed:
+    """Feeds raw events at given times through a fact deriver to a `SplitEngine` (tools, tests).
+
+    `book` (a `SegmentBook`) follows room changes as on the bus. The bus itself feeds `bus.facts`.
+    """
+
+    def __init__(self, engine: SplitEngine, book: Any = None,
+                 kill_pairing_seconds: float = f.DEFAULT_KILL_PAIRING_SECONDS) -> None:
+        self.engine = engine
+        self.book = book
+        self._clock = f.StepClock()
+        self.deriver = f.FactDeriver(self._clock, kill_pairing_seconds)
+        self._feed = FactFeed(engine)
+        self._seq = itertools.count(1)
+
+    def feed(self, event_type: str, data: dict[str, Any], now: float) -> list[Command]:
+        """The commands one event causes at `now` (most events cause none)."""
+        self._clock.now = now
+        event = make_event(Draft(event_type, dict(data)), next(self._seq), now, now)
+        out: list[Command] = []
+        for fact in self.deriver.apply(event):
+            out += self._feed.on_fact(fact, now)
+            if isinstance(fact, f.RoomEntered) and self.book is not None:
+                self.book.after_room(self.engine, now)
+        out += self._feed.on_event(event, now)
+        if self.book is not None:
+            self.book.sync(self.engine, now)
+        return _once_per_time(out)
+
+
+def _once_per_time(commands: list[Command]) -> list[Command]:
+    """A load correction and a split stamp in one step carry the same game time: send it once."""
+    times: set[float | None] = set()
+    out: list[Command] = []
+    for command in commands:
+        if command.command == "time":
+            if command.value in times:
+                continue
+            times.add(command.value)
+        out.append(command)
+    return out

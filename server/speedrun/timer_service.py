@@ -1,6 +1,7 @@
-"""The timer service: split rules on the hub, `timer_command` events out.
+"""The timer service: split rules on the game facts, `timer_command` events out.
 
-A hub listener feeds every event to the `SplitEngine`; the commands it returns are published as
+A fact listener on `bus.facts` and a hub listener step the `SplitEngine` (`FactFeed`: each event's
+`event` cue, then its facts' cues); the commands it returns are published as
 `timer_command` events (source "rules", or "loads" for the load-time pause/resume), which the TCP
 port (9090) and the LiveSplit bridge turn into lines. Commands from elsewhere (the manual HTTP
 routes, a script posting to /api/events) are followed so the run state stays in step. While a run is
@@ -17,10 +18,11 @@ from typing import Any
 
 from ..app import Bus
 from ..events import Event
+from ..facts import Fact, FactStream, RoomEntered, install_facts
 from .practice import PracticeTracker
 from .route import RouteSpec
 from .segments import SegmentBook
-from .split_rules import Command, SplitEngine
+from .split_rules import Command, FactFeed, SplitEngine
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ class TimerService:
         self.bus = bus
         self.route = route
         self.engine = SplitEngine(route)
+        self.feed = FactFeed(self.engine)
+        self.facts: FactStream = bus.facts if bus.facts is not None else install_facts(bus)
         self.book = book
         self.practice = practice
         self._own: set[int] = set()  # Seqs of the commands we published, not to be followed back
@@ -48,11 +52,13 @@ class TimerService:
         self.commands_sent = 0
 
     async def start(self) -> None:
+        self.facts.add_listener(self._on_fact)
         self.bus.hub.add_listener(self._on_event)
         if self.route.time_interval > 0:
             self._ticker = asyncio.create_task(self._tick(), name="timer-ticks")
 
     async def stop(self) -> None:
+        self.facts.remove_listener(self._on_fact)
         self.bus.hub.remove_listener(self._on_event)
         if self._ticker is not None:
             self._ticker.cancel()
@@ -61,9 +67,18 @@ class TimerService:
             self._ticker = None
         self.book.flush()
 
+    def _on_fact(self, fact: Fact) -> None:
+        now = self.bus.clock.monotonic()
+        for command in self.feed.on_fact(fact, now):
+            self._publish(command)
+        if isinstance(fact, RoomEntered):
+            self.book.after_room(self.engine, now)
+        self.book.sync(self.engine, now)
+        self.practice.on_fact(fact, now)
+
     def _on_event(self, event: Event) -> None:
         if event.type in HIGH_RATE:
-            return  # nothing in a route or in practice looks at per-tick state
+            return  # nothing in a route looks at per-tick state
         now = self.bus.clock.monotonic()
         if event.type == TIMER_COMMAND:
             source = str(event.data.get("source") or "manual")
@@ -75,11 +90,9 @@ class TimerService:
                     self.engine.manual(command, now, source)
             # else: rules output from elsewhere (a replayed recording): the engine derives its own
         else:
-            for command in self.engine.feed(event.type, event.data, now):
+            for command in self.feed.on_event(event, now):
                 self._publish(command)
-            self.book.after(event.type, self.engine, now)
         self.book.sync(self.engine, now)
-        self.practice.observe(event, now)
 
     def _publish(self, command: Command) -> None:
         self._publishing = True
