@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from .sources.original_format import normalize_fields, normalize_object
+
 EVENT_TYPE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_EVENT_BYTES = 64 * 1024
 MAX_DATA_DEPTH = 16
@@ -68,9 +70,14 @@ def make_event(draft: Draft, seq: int, received_mono: float, received_wall: floa
 
 
 def validate(obj: Any, where: str = "event") -> Draft:
-    """Check a decoded JSON value against section 1 of the protocol and return a Draft."""
+    """Check a decoded JSON value against section 1 of the protocol and return a Draft.
+
+    The original mod's spellings are normalized here, the one place every ingest path goes through
+    (`dxbus.sources.original_format`).
+    """
     if not isinstance(obj, dict):
         raise EventError(where, f"an event must be a JSON object, got {_json_type(obj)}")
+    obj = normalize_object(obj)
     event_type = obj.get("EventType")
     if not isinstance(event_type, str):
         raise EventError(f"{where}.EventType", "required, must be a string")
@@ -80,6 +87,7 @@ def validate(obj: Any, where: str = "event") -> Draft:
     if not isinstance(data, dict):
         raise EventError(f"{where}.Data", f"must be a JSON object, got {_json_type(data)}")
     _check_depth(data, f"{where}.Data", 1)
+    event_type, data = normalize_fields(event_type, data)
     timestamp = obj.get("Timestamp")
     if timestamp is not None:
         timestamp = normalize_timestamp(timestamp, f"{where}.Timestamp")

@@ -1,8 +1,12 @@
 """The original C# mod's spellings, normalized into the documented protocol in ONE place.
 
-Every source that can see the original mod's output (replay, live tail, relay) passes each decoded
-object through `OriginalNormalizer.normalize` before validation, so nothing deeper in the bus ever
-sees `player_damaged`, `soul_current` or snake_case keys (PROTOCOL.md section 9).
+Every ingest path ends in `dxbus.events.validate`, which calls `normalize_object` on the decoded
+object (the key spellings) and `normalize_fields` on its type and Data: `POST /api/events`, the
+WebSocket and relay, tail and replay alike, so nothing deeper in the bus ever sees
+`player_damaged`, `soul_current` or snake_case keys (PROTOCOL.md section 9). Both are stateless
+and cheap when there is nothing to change (the usual case). The one stateful part, filling
+`from_scene` on the original's bare `scene_transition`, is `OriginalNormalizer` for a stream
+(replay, tail, relay); on any other path the facts layer fills it from the room it knows.
 
 What changes (everything else passes through untouched):
 - keys `timestamp` / `event_type` / `data` (files) and `eventType` (WS envelopes) become
@@ -177,6 +181,54 @@ _HANDLERS = {
     "timing_update": OriginalNormalizer._timing_update,
     "boss_event": OriginalNormalizer._boss_event,
 }
+
+
+_STATELESS = OriginalNormalizer()  # never asked to fill from_scene (see normalize_fields)
+_WIRE_KEYS = ("EventType", "Data", "Timestamp")
+_OTHER_KEYS = ("event_type", "eventType", "data", "timestamp")
+
+
+def normalize_object(obj: dict[str, Any]) -> dict[str, Any]:
+    """`obj` with the wire's key spellings (`event_type`/`eventType`/`data`/`timestamp` mapped);
+    the same object when it already uses them."""
+    if "EventType" in obj or not any(key in obj for key in _OTHER_KEYS):
+        return obj
+    out = wire_keys(obj)
+    out.pop("RecordedSeq", None)  # a posted event's Seq is the bus's to give
+    return out
+
+
+def normalize_fields(event_type: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The documented type and Data for one of the original's (a new dict only when one changes).
+
+    Stateless: a bare `scene_transition` gains `to_scene` but not `from_scene`.
+    """
+    if event_type not in _HANDLERS or not _needs_change(event_type, data):
+        return event_type, data
+    handler = _HANDLERS[event_type]
+    data = dict(data)
+    if event_type == "scene_transition":
+        scene = data.get("scene_name")
+        if "to_scene" not in data and isinstance(scene, str):
+            data["to_scene"] = scene
+        return event_type, data
+    return handler(_STATELESS, data)
+
+
+def _needs_change(event_type: str, data: dict[str, Any]) -> bool:
+    # High-rate types come through here at every tick: look before copying anything.
+    if event_type == "player_update":
+        return any(key in data for key in _PLAYER_RENAMES)
+    if event_type == "timing_update":
+        fps = data.get("fps")
+        return isinstance(fps, str) or (isinstance(fps, float) and not math.isfinite(fps))
+    if event_type == "scene_transition":
+        return "to_scene" not in data and isinstance(data.get("scene_name"), str)
+    if event_type == "scene_update":
+        return False
+    if event_type == "enemy_killed":
+        return "enemy_name" in data and "enemy_type" not in data
+    return True  # player_damaged, enemy_damaged, boss_event: renamed types
 
 
 def normalize(obj: dict[str, Any], normalizer: OriginalNormalizer | None = None) -> dict[str, Any]:
