@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from .clock import Clock
 from .events import Event
+from .sources.original_format import player_damage_flag
 from .tasks import cancel_and_wait
 from .world import World, load_world
 
@@ -83,10 +84,12 @@ def is_new_game(from_scene: str | None, to_scene: str | None) -> bool:
 
 
 def is_player_damage(value: Any) -> bool:
-    """The one reading of `is_player_damage`: JSON `true`, or the string "true" in any case."""
-    if value is True:
-        return True
-    return isinstance(value, str) and value.strip().casefold() == "true"
+    """The one reading of `is_player_damage`: JSON `true`, or the string "true" in any case.
+
+    `events.validate` already turns a non-boolean into this reading's boolean at the edge; in-process
+    publishers (`Hub.emit`) skip validation, so the facts read it the same way again.
+    """
+    return player_damage_flag(value)
 
 
 def number(value: Any) -> float | None:

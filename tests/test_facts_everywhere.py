@@ -119,6 +119,8 @@ async def test_the_string_false_is_not_a_hit_anywhere(game: Game) -> None:
     for _ in range(3):
         await game.send("enemy_killed", enemy_type="Mossgrub")
     await game.send("combat_damage", damage=2, is_player_damage="false", enemy_type="Mossgrub")
+    # On the stream too (what a guide client's truthy `if data["is_player_damage"]` reads).
+    assert game.bus.hub.latest("combat_damage").data["is_player_damage"] is False
     await game.clock.advance(20)
     await game.send("scene_transition", from_scene="Bone_05", to_scene="Bone_06")
     await game.clock.advance(10)

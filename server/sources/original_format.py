@@ -25,7 +25,9 @@ What changes (everything else passes through untouched):
 - `timing_update`: `fps` written as the strings "Infinity"/"NaN" becomes null;
 - `boss_event` (defined by the mod, never emitted) -> `boss_encounter` with
   `phase` start/phase_change/defeated;
-- `enemy_killed`: gains `enemy_type` like `enemy_damaged`.
+- `enemy_killed`: gains `enemy_type` like `enemy_damaged`;
+- `combat_damage`: an `is_player_damage` that is not a JSON boolean becomes one (`player_damage_flag`:
+  only the string "true", any case, is true).
 """
 
 from __future__ import annotations
@@ -45,6 +47,14 @@ _PLAYER_RENAMES = {
     "attacking": "is_attacking",
 }
 _BOSS_PHASES = {"start": "start", "phase_change": "phase_change", "defeat": "defeated"}
+
+
+def player_damage_flag(value: Any) -> bool:
+    """The one reading of `is_player_damage`: JSON `true`, or the string "true" in any case (spaces
+    around it ignored), means the player was hit; anything else (`"false"`, `1`, null) does not."""
+    if value is True:
+        return True
+    return isinstance(value, str) and value.strip().casefold() == "true"
 
 
 def enemy_type_of(name: Any) -> Any:
@@ -201,8 +211,15 @@ def normalize_object(obj: dict[str, Any]) -> dict[str, Any]:
 def normalize_fields(event_type: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The documented type and Data for one of the original's (a new dict only when one changes).
 
-    Stateless: a bare `scene_transition` gains `to_scene` but not `from_scene`.
+    Stateless: a bare `scene_transition` gains `to_scene` but not `from_scene`. A `combat_damage`
+    whose `is_player_damage` is not a JSON boolean gets the boolean of `player_damage_flag`, so
+    every reader (a truthy check in a guide client, an overlay, a custom alert rule) agrees.
     """
+    if event_type == "combat_damage":
+        flag = data.get("is_player_damage", False)
+        if flag is True or flag is False:
+            return event_type, data
+        return event_type, {**data, "is_player_damage": player_damage_flag(flag)}
     if event_type not in _HANDLERS or not _needs_change(event_type, data):
         return event_type, data
     handler = _HANDLERS[event_type]
