@@ -29,13 +29,6 @@ from pydantic.alias_generators import to_pascal
 
 from ..world import World, load_world
 
-# Scene names from the game (and the Silksong autosplitter): menus, the opening cutscenes of a new
-# save, and the endings.
-MENU_SCENES = frozenset({"Menu_Title", "Quit_To_Menu", "Pre_Menu_Intro"})
-OPENING_SCENES = frozenset({"Opening_Sequence", "Intro_Cutscene"})
-FIRST_ROOM = "Tut_01"
-ENDING_PREFIXES = ("Cinematic_Ending", "End_Credits", "End_Game_Completion")
-
 # The condition keys; a condition uses exactly one of them (plus the `from`/`then` modifiers).
 KINDS = ("boss", "enter", "item", "ability", "event", "bench", "death", "menu", "new_game",
          "ending", "manual")
@@ -169,25 +162,6 @@ def name_matches(patterns: Names | None, name: str | None) -> bool:
         elif name == pattern:
             return True
     return False
-
-
-def is_menu(scene: str | None) -> bool:
-    """The title menu (where quitting a save lands)."""
-    return scene in MENU_SCENES
-
-
-def is_ending(scene: str | None) -> bool:
-    """Credits or an ending cinematic."""
-    return bool(scene) and scene.startswith(ENDING_PREFIXES)  # type: ignore[union-attr]
-
-
-def is_new_game(from_scene: str | None, to_scene: str | None) -> bool:
-    """A new save: the opening cutscene (or the menu, with the cutscene skipped) hands over to play."""
-    if to_scene is None or is_menu(to_scene) or to_scene in OPENING_SCENES:
-        return False
-    if from_scene in OPENING_SCENES:
-        return True
-    return is_menu(from_scene) and to_scene == FIRST_ROOM
 
 
 # -- loading -------------------------------------------------------------------------------------

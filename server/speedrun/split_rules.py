@@ -26,7 +26,8 @@ from typing import Any, Literal
 
 from .. import facts as f
 from ..events import Draft, Event, make_event
-from .route import Condition, RouteSpec, SplitSpec, is_ending, is_menu, is_new_game, name_matches
+from ..facts import is_ending, is_menu, is_new_game
+from .route import Condition, RouteSpec, SplitSpec, name_matches
 
 Phase = Literal["idle", "running", "ended"]
 # Events whose type is not a cue: high-rate state, and the engine's own output.
