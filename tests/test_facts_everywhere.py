@@ -153,3 +153,13 @@ async def test_the_original_mods_spellings_are_normalized_on_post(game: Game) ->
     assert state["player"]["mp"] == 7
     # The bare transition's `from` is the room the facts layer knew.
     assert state["scene"]["current"] == "Bone_06" and state["scene"]["previous"] == "Bone_East_12"
+
+
+async def test_practice_times_a_kill_reported_twice_once_with_the_games_time(game: Game) -> None:
+    async with aiohttp.ClientSession() as http, http.post(
+            game.bus.url() + "/api/practice", json={"boss": "Lace"}) as resp:
+        assert resp.status == 200, await resp.text()
+    await fight_lace(game, 12)
+    practice = await game.get("/api/practice")
+    assert practice["attempts"] == 1 and practice["cleared"] == 1
+    assert practice["best"] == 44.7 and practice["last"]["result"] == "cleared"
