@@ -58,7 +58,6 @@ FIRST_ROOM = "Tut_01"
 ENDING_PREFIXES = ("Cinematic_Ending", "End_Credits", "End_Game_Completion")
 
 KILL_REPORT_PHASES = frozenset({"defeated", "defeat"})
-ABILITY_EVENTS = frozenset({"ability_unlocked", "ability_obtained"})
 
 Result = Literal["defeated", "died", "left"]
 TimeSource = Literal["game", "bus"]
