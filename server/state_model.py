@@ -112,6 +112,8 @@ class SessionState:
 
     def follow(self, hub: Hub, stream: FactStream) -> None:
         """Read `stream`'s facts and `hub`'s raw high-rate events (the stream must use `self.facts`)."""
+        if stream.deriver is not self.facts:
+            raise ValueError("the state must read the room and fight from the stream's own deriver")
         stream.add_listener(self.on_fact)
         hub.add_listener(self.on_event)
 
