@@ -35,18 +35,19 @@ def refusal_bytes(port: str, limit: int) -> bytes:
     return head.encode() + body
 
 
-def parse_error_code(exc: BaseException | None, status: int) -> tuple[int, str]:
-    """The status and error code for a request aiohttp's parser refused."""
+def parse_error(exc: BaseException | None, status: int) -> tuple[int, str, str]:
+    """The status, error code and message for a request aiohttp's parser refused."""
     if isinstance(exc, LineTooLong):
-        text = str(exc).lower()
-        if "status line" in text or "request line" in text or "url" in text:
-            return 414, "URI_TOO_LONG"
-        return 431, "HEADERS_TOO_LARGE"
+        line, limit = (*exc.args, "", "?")[:2]
+        # The C parser hands over the URL as a bytearray; a header line comes as bytes.
+        if isinstance(line, bytearray) or bytes(line[:1]) == b"/":
+            return 414, "URI_TOO_LONG", f"the request line (URL) is longer than {limit} bytes"
+        return 431, "HEADERS_TOO_LARGE", f"a request header is longer than {limit} bytes"
     if isinstance(exc, BadHttpMethod):
-        return 400, "BAD_REQUEST_LINE"
+        return 400, "BAD_REQUEST_LINE", (exc.message or str(exc))[:200]
     if isinstance(exc, HttpProcessingError):
-        return status, "BAD_REQUEST"
-    return status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST"
+        return status, "BAD_REQUEST", (exc.message or str(exc))[:200]
+    return status, "INTERNAL_ERROR", "the server failed on this request; see its log"
 
 
 class GatedHandler(RequestHandler):
@@ -80,14 +81,12 @@ class GatedHandler(RequestHandler):
         """A request that could not be parsed (or a handler outside the API's envelope failed)."""
         if request.writer.output_size > 0:
             raise ConnectionError("the reply had started; cannot send an error instead")
-        status, code = parse_error_code(exc, status)
+        status, code, text = parse_error(exc, status)
         if isinstance(exc, HttpProcessingError):
-            text = (exc.message or str(exc))[:300]
             log.info("%s port: refused a request from %s: %s %s", self.budget.name, request.remote,
                      status, text)
         else:
             log.error("%s port: request from %s failed", self.budget.name, request.remote, exc_info=exc)
-            text = "the server failed on this request; see its log"
         response = error_response(status, code, text)
         response.force_close()
         return response
