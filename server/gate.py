@@ -173,16 +173,19 @@ class Gate:
 
     # -- Origin --------------------------------------------------------------------------------
     def own_origins(self) -> frozenset[str]:
-        """The bus's own pages: `http://NAME:PORT` of the HTTP port, for every allowed host name."""
-        port = self.ports.get("http")
-        if port is None:
-            return frozenset()
+        """The bus's own pages: `http://NAME:PORT` of its HTTP and stream ports, for every allowed name.
+
+        The stream port serves no pages, but some WebSocket libraries (websocket-client) send the
+        target's own address as Origin.
+        """
+        ports = [self.ports[kind] for kind in ("http", "websocket") if kind in self.ports]
         out = set()
         for name in self.hosts:
             shown = f"[{name}]" if ":" in name else name
-            out.add(f"http://{shown}:{port}")
-            if port == 80:
-                out.add(f"http://{shown}")
+            for port in ports:
+                out.add(f"http://{shown}:{port}")
+                if port == 80:
+                    out.add(f"http://{shown}")
         return frozenset(out)
 
     def rights(self, origin: str | None) -> Rights:
