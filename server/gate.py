@@ -43,8 +43,10 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PREFIX = "/static/"  # shipped assets: no game data, and a stylesheet's fonts cannot carry ?token=
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="dxbus"'}
-# Descriptors kept free for files (export, state, logs), the listeners and outgoing connections.
-RESERVED_DESCRIPTORS = 100
+# Descriptors kept free for files (export, state, logs), the listeners and outgoing connections, plus
+# one accept burst: asyncio accepts up to `backlog` (128) sockets per wake-up before any refused one
+# is closed again.
+RESERVED_DESCRIPTORS = 100 + 128
 LISTENING_PORTS = 3
 
 
