@@ -17,8 +17,8 @@ from . import __version__
 from .clock import Clock, SystemClock
 from .collection import CollectionPolicy
 from .config import Config
+from .gate import Gate
 from .hub import Hub
-from .security import ConnectionLimiter
 
 if TYPE_CHECKING:
     from .facts import FactStream
@@ -56,7 +56,8 @@ class Bus:
             advanced_metrics_enabled=dc.enable_advanced_metrics,
         )
         self.hub = Hub(self.clock, dc.ring_buffer_size, self.policy,
-                       config.web_socket.client_queue_limit)
+                       config.web_socket.client_queue_limit,
+                       ring_bytes=int(config.security.max_ring_buffer_mb * 1024 * 1024))
         self.version = __version__
         self.started_at = self.clock.monotonic()
         self.services: list[Service] = []
@@ -72,8 +73,9 @@ class Bus:
         self.ports: dict[str, int] = {}
         # Live connection counts by kind, kept by the ports.
         self.connections: dict[str, int] = {"http": 0, "websocket": 0, "tcp": 0}
-        # One per-IP connection limit (`MaxConnectionsPerIP`) shared by every port.
-        self.connection_limiter = ConnectionLimiter(config.security.max_connections_per_ip)
+        # The one gate of every port (`[Security]`); the HTTP requests' per-IP budget kept by name.
+        self.gate = Gate(config, self.clock, self.ports)
+        self.connection_limiter = self.gate.budgets["http"]
         # Session state (`dxbus.state.SessionState`), attached by build_bus before anything starts.
         self.state: SessionState | None = None
         # Game facts (`dxbus.facts.FactStream`), the first hub listener, attached by build_bus.

@@ -59,16 +59,27 @@ class DataCollectionSection(Section):
 
 
 class SecuritySection(Section):
+    """The one gate (`dxbus.gate`): who may reach which port, and the resource bounds of each."""
+
     auth_token: str = ""
-    allowed_origins: str = "*"
+    # Browser pages (besides the bus's own) that may read and write; "*" = every page (unsafe).
+    allowed_origins: str = ""
+    # Browser pages that may read (GET routes, the stream) but never write; "null" = file:// pages.
+    read_only_origins: str = "null"
+    # Extra names the Host header may carry (localhost, IP addresses and BindAddress always may).
+    allowed_hosts: str = ""
     enable_rate_limiting: bool = False
     rate_limit_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 1200
     # The original spells it `MaxConnectionsPerIP` (to_pascal would give ...PerIp).
     max_connections_per_ip: Annotated[int, Field(ge=1, le=10_000, alias="MaxConnectionsPerIP")] = 64
+    max_connections_per_port: Annotated[int, Field(ge=8, le=100_000)] = 512
+    header_timeout_seconds: Annotated[float, Field(ge=0.1, le=3600)] = 10.0
+    body_timeout_seconds: Annotated[float, Field(ge=0.1, le=3600)] = 30.0
+    max_ring_buffer_mb: Annotated[float, Field(ge=1, le=65_536)] = 64.0
 
     @property
     def origins(self) -> frozenset[str]:
-        """The allowed origins, split on commas and trimmed."""
+        """The read-and-write origins, split on commas and trimmed."""
         return frozenset(o.strip() for o in self.allowed_origins.split(",") if o.strip())
 
 

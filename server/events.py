@@ -14,6 +14,8 @@ from .sources.original_format import normalize_fields, normalize_object
 EVENT_TYPE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_EVENT_BYTES = 64 * 1024
 MAX_DATA_DEPTH = 16
+# orjson reads integers from -2**63 to 2**64-1 exactly; a longer one becomes a float that has lost digits.
+INT_RANGE = (-(2**63), 2**64 - 1)
 
 # High-rate state: latest value wins, so a slow reader may get it coalesced.
 STATE_TYPES = frozenset({"player_update", "timing_update"})
@@ -111,21 +113,25 @@ def normalize_timestamp(value: Any, where: str = "Timestamp") -> str:
         raise EventError(where, f"{value[:40]!r} is not ISO 8601") from None
     if parsed.tzinfo is None:
         raise EventError(where, f"{value[:40]!r} has no time zone (end it with Z)")
-    parsed = parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 in a zone east of UTC, year 9999 west of it
+        raise EventError(where, f"{value[:40]!r} is out of range (years 1 to 9999 in UTC)") from None
     return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
 
 
 def _check_depth(value: Any, where: str, depth: int) -> None:
+    """Nesting depth, and numbers that do not fit 64 bits (named by their path, e.g. `Data.hp`)."""
     if depth > MAX_DATA_DEPTH:
         raise EventError(where, f"nested deeper than {MAX_DATA_DEPTH} levels")
-    if isinstance(value, dict):
-        for child in value.values():
-            if isinstance(child, dict | list):
-                _check_depth(child, where, depth + 1)
-    elif isinstance(value, list):
-        for child in value:
-            if isinstance(child, dict | list):
-                _check_depth(child, where, depth + 1)
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, child in items:
+        if isinstance(child, dict | list):
+            _check_depth(child, f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]", depth + 1)
+        elif isinstance(child, float) and not INT_RANGE[0] <= child <= INT_RANGE[1]:
+            path = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
+            raise EventError(path, f"{child:g} is out of range: numbers must fit in 64 bits "
+                             f"({INT_RANGE[0]} to {INT_RANGE[1]}); send larger values as strings")
 
 
 def _json_type(value: Any) -> str:

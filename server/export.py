@@ -59,7 +59,7 @@ class FileExport:
         self.max_buffered = max_buffered
         self.flush_interval = flush_interval
         self.retry_interval = retry_interval
-        self._buffer: deque[bytes] = deque()
+        self._buffer: deque[Event] = deque()
         # The file being written (touched only under `_lock`, from the worker thread or at stop).
         self._lock = threading.Lock()
         self._file: BinaryIO | None = None
@@ -77,11 +77,15 @@ class FileExport:
         self._inflight: asyncio.Future[None] | None = None
         self.in_flight = 0  # lines handed to the worker thread and not yet accounted for
         self._started = 0.0
+        # How far the export is, for /api/status: the Seq of the last line handed to the OS
+        # (survives a crash of the bus) and of the last one fsynced (survives a crash of the machine).
+        self.last_seq_written = 0
+        self.last_seq_synced = 0
 
     # -- the hot path --------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
-        """Hub listener: queue the event's wire bytes (no I/O here)."""
-        self._buffer.append(event.raw)
+        """Hub listener: queue the event (its wire bytes are written; no I/O here)."""
+        self._buffer.append(event)
         if self.error is not None and len(self._buffer) > self.max_buffered:
             self._buffer.popleft()
             self.dropped += 1
@@ -123,7 +127,7 @@ class FileExport:
 
     async def _flush(self, final: bool = False) -> None:
         """Hand the current batch to a worker thread; whatever it could not write goes back first."""
-        lines = list(self._buffer)
+        lines = list(self._buffer)  # events; their `raw` bytes are the lines
         self._buffer.clear()
         mono, wall = self.clock.monotonic(), self.clock.time()
         self.in_flight = len(lines)
@@ -139,8 +143,9 @@ class FileExport:
             self._retry_at = self.clock.monotonic() + self.retry_interval
 
     # -- the worker thread ---------------------------------------------------------------------
-    def _write_lines(self, lines: list[bytes], mono: float, wall: float, final: bool) -> int:
+    def _write_lines(self, events: list[Event], mono: float, wall: float, final: bool) -> int:
         """Write whole lines, rotating between them; returns how many were written."""
+        lines = [event.raw for event in events]
         with self._lock:
             done = 0
             try:
@@ -160,10 +165,12 @@ class FileExport:
                     chunk = b"\n".join(lines[done:end]) + b"\n"
                     self._write_all(chunk)
                     self.lines_written += end - done
+                    self.last_seq_written = events[end - 1].seq
                     done = end
                 if final and self._file is not None:
                     self._file.flush()
                     os.fsync(self._file.fileno())
+                    self.last_seq_synced = self.last_seq_written
                     self._close()
             except OSError as exc:
                 self._failed(exc)
@@ -200,6 +207,7 @@ class FileExport:
         if self._file is not None:
             self._file.flush()
             os.fsync(self._file.fileno())
+            self.last_seq_synced = self.last_seq_written
             self._close()
         self.directory.mkdir(parents=True, exist_ok=True)
         stem = "metrics_" + datetime.fromtimestamp(wall, UTC).strftime("%Y%m%d_%H%M%S")
@@ -235,6 +243,14 @@ class FileExport:
                       self.retry_interval)
             self.error_since = utc_iso(self.clock.time())
         self.error = message
+        if self._file is not None and self.size == 0 and self.path is not None:
+            # Nothing reached this file (disk full at its first write): do not leave one empty file
+            # behind per retry; the next attempt makes a fresh one.
+            self._close()
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self.files_opened -= 1
+            self.path = None
         self._close()
 
     @property
@@ -254,6 +270,9 @@ class FileExport:
             "lines_written": self.lines_written,
             "bytes_written": self.bytes_written,
             "buffered": len(self._buffer) + self.in_flight,
+            "last_seq_written": self.last_seq_written,
+            "last_seq_synced": self.last_seq_synced,
+            "flush_interval_seconds": self.flush_interval,
             "dropped": self.dropped,
             "error": self.error,
             "error_since": self.error_since,

@@ -18,7 +18,6 @@ from .events import EVENT_TYPE_PATTERN, Event, EventError, normalize_timestamp
 from .http_errors import ApiError, json_response
 from .http_middleware import HttpGuard
 from .ingest import BodyError, ingest
-from .security import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -249,10 +248,7 @@ def install_api_routes(app: web.Application) -> None:
 def build_app(bus: Bus) -> web.Application:
     """The HTTP port's app: middlewares, the API, the dashboard, then every `bus.route_installers`."""
     max_body = int(bus.config.http.max_body_mb * 1024 * 1024)
-    limiter = None
-    if bus.config.security.enable_rate_limiting:
-        limiter = RateLimiter(bus.config.security.rate_limit_per_minute, bus.clock)
-    guard = HttpGuard(bus, limiter, max_body)
+    guard = HttpGuard(bus, max_body)
     app = web.Application(middlewares=guard.middlewares(), client_max_size=max_body)
     app[BUS_KEY] = bus
     install_api_routes(app)

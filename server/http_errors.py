@@ -72,3 +72,14 @@ def from_http_exception(exc: web.HTTPException, request: web.Request) -> web.Res
     elif status == 404:
         reason = f"no route for {request.method} {request.path}"
     return error_response(status, code, reason, headers, **extra)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """For apps without the API's envelope (the 9091 port): aiohttp's own errors as JSON too."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return from_http_exception(exc, request)

@@ -1,10 +1,12 @@
-"""The HTTP port's request pipeline: JSON errors, CORS, connection and rate limits, token, body size.
+"""The HTTP port's request pipeline: JSON errors and CORS around the one gate (`dxbus.gate`).
 
 Order (outermost first), so that every reply - errors and 429 included - carries CORS and rate headers:
 1. `envelope`: turns every exception into a JSON error and stamps CORS and `X-Rate-Limit-*` headers.
-2. `gate`: origin check, connection count and per-IP limit, rate limit, preflight, token, body size.
-WebSocket upgrades (`/ws`) pass the gate's counting and token check: the WebSocket handler counts
-them as WebSocket connections and authenticates them itself (it also accepts a first `auth` message).
+2. `guard`: Host, Origin (a write needs write rights), per-IP budget and rate, preflight, token, body
+   size and the body itself (read here within `BodyTimeoutSeconds`), then the handler.
+Only the stream route (`/ws`) is handed on as it is: its handler asks the gate itself (`admit_stream`),
+since the stream counts against the stream budget and may authenticate with a first message. An
+`Upgrade: websocket` header on any other route changes nothing.
 """
 
 from __future__ import annotations
@@ -15,17 +17,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .app import Bus
+from .gate import READ_METHODS, Gate
 from .http_errors import ApiError, error_response, from_api_error, from_http_exception
-from .security import RateLimiter, origin_allowed, presented_token, token_matches
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 RATE_KEY = web.RequestKey("dxbus_rate", object)
-CHALLENGE = {"WWW-Authenticate": 'Bearer realm="dxbus"'}
+STREAM_PATH = "/ws"
 CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Allow-Headers": "Content-Type, Authorization",
@@ -35,34 +38,29 @@ CORS_HEADERS = {
 }
 
 
-PUBLIC_PREFIX = "/static/"
-
-
-def is_websocket_upgrade(request: web.Request) -> bool:
-    """A WebSocket handshake (its handler owns counting and auth)."""
-    return request.headers.get("Upgrade", "").lower() == "websocket"
-
-
 def client_ip(request: web.Request) -> str:
     """The peer address (no proxy headers are trusted: the bus is meant for the local machine)."""
     return request.remote or "unknown"
 
 
+def is_write(request: web.Request) -> bool:
+    """Whether the request (or, for a preflight, the request it announces) changes something."""
+    if request.method == "OPTIONS":
+        announced = request.headers.get("Access-Control-Request-Method", "GET").upper()
+        return announced not in READ_METHODS
+    return request.method not in READ_METHODS
+
+
 @dataclass
 class HttpGuard:
-    """The `[Security]` and `[HTTP]` settings the pipeline enforces."""
+    """The middlewares of the 8080 app; every decision is the gate's."""
 
     bus: Bus
-    rate_limiter: RateLimiter | None
     max_body_bytes: int
 
     @property
-    def origins(self) -> frozenset[str]:
-        return self.bus.config.security.origins
-
-    @property
-    def token(self) -> str:
-        return self.bus.config.security.auth_token
+    def gate(self) -> Gate:
+        return self.bus.gate
 
     # -- 1. envelope ---------------------------------------------------------------------------
     @web.middleware
@@ -90,52 +88,46 @@ class HttpGuard:
         if response.prepared:
             return
         headers = response.headers
-        origin = request.headers.get("Origin")
-        if "*" in self.origins:
-            headers["Access-Control-Allow-Origin"] = "*"
-        elif origin is not None and origin_allowed(self.origins, origin):
-            headers["Access-Control-Allow-Origin"] = origin
-            headers.add("Vary", "Origin")
+        allow = self.gate.cors_origin(request.headers.get("Origin"))
+        if allow is not None:
+            headers["Access-Control-Allow-Origin"] = allow
+            if allow != "*":
+                headers.add("Vary", "Origin")
         headers.update(CORS_HEADERS)
-        if request.headers.get("Access-Control-Request-Private-Network") == "true":
-            # Chromium's Private Network Access preflight: pages may reach the bus on this machine.
+        if allow is not None and request.headers.get("Access-Control-Request-Private-Network") == "true":
+            # Chromium's Private Network Access preflight, answered only for origins the gate lets in.
             headers["Access-Control-Allow-Private-Network"] = "true"
         decision = request.get(RATE_KEY)
         if decision is not None:
             headers.update(decision.headers())  # type: ignore[attr-defined]
 
-    # -- 2. gate ---------------------------------------------------------------------------------
+    # -- 2. guard --------------------------------------------------------------------------------
     @web.middleware
-    async def gate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Origin, limits, preflight, token and body size, in that order; then the handler."""
-        origin = request.headers.get("Origin")
-        if not origin_allowed(self.origins, origin):
-            # Browsers would hide the reply anyway; refusing also stops cross-site POSTs (CSRF).
-            raise ApiError(403, "ORIGIN_NOT_ALLOWED", f"origin {origin[:100]!r} is not in AllowedOrigins")
+    async def guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Host, origin, limits, preflight, token, body; then the handler."""
+        gate = self.gate
+        gate.check_host(request.headers.get("Host"))
+        if request.path == STREAM_PATH and request.method == "GET":
+            return await handler(request)  # the stream asks the gate itself (admit_stream)
+        gate.check_origin(request.headers, write=is_write(request))
         if self.bus.stopping:
             raise ApiError(503, "SHUTTING_DOWN", "the bus is stopping", headers={"Retry-After": "5"})
-        if is_websocket_upgrade(request):
-            self._check_rate(request)
-            return await handler(request)
-        ip = client_ip(request)
-        limiter = self.bus.connection_limiter
-        if not limiter.acquire(ip):
-            raise ApiError(429, "CONNECTION_LIMIT", f"too many open connections from {ip} "
-                           f"(MaxConnectionsPerIP = {limiter.max_per_ip})",
-                           headers={"Retry-After": "1"}, retry_after=1)
+        release = gate.lease("http", client_ip(request))
         self.bus.connections["http"] += 1
         try:
             return await self._guarded(request, handler)
         finally:
             self.bus.connections["http"] -= 1
-            limiter.release(ip)
+            release()
 
     async def _guarded(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method == "OPTIONS":
             # CORS preflight: answered before the token check (browsers never send tokens on it).
             return web.Response(status=204)
-        self._check_rate(request)
-        self._check_token(request)
+        decision = self.gate.check_rate("http", client_ip(request))
+        if decision is not None:
+            request[RATE_KEY] = decision
+        self.gate.check_token(request.headers, request.query, request.method, request.path)
         length = request.content_length
         if length is not None and length > self.max_body_bytes:
             response = error_response(
@@ -145,33 +137,35 @@ class HttpGuard:
             )
             response.force_close()  # the unread body is discarded, never buffered
             return response
+        if request.can_read_body and request.method not in READ_METHODS:
+            await self._read_body(request)
         return await handler(request)
 
-    def _check_rate(self, request: web.Request) -> None:
-        if self.rate_limiter is None:
-            return
-        decision = self.rate_limiter.check(client_ip(request))
-        request[RATE_KEY] = decision
-        if not decision.allowed:
-            raise ApiError(429, "RATE_LIMIT_EXCEEDED",
-                           f"more than {decision.limit} requests per minute; retry in "
-                           f"{decision.retry_after} s", retry_after=decision.retry_after)
+    async def _read_body(self, request: web.Request) -> None:
+        """Read the whole body now, within `BodyTimeoutSeconds` (handlers get it from aiohttp's cache).
 
-    def _check_token(self, request: web.Request) -> None:
-        if not self.token:
-            return
-        if request.method in ("GET", "HEAD") and request.path.startswith(PUBLIC_PREFIX):
-            # Shipped assets (bus.js, CSS, fonts, sounds) hold no game data, and files a stylesheet
-            # loads by itself (fonts, images) could never carry the page's ?token=.
-            return
-        presented = presented_token(request.headers, request.query)
-        if presented is None:
-            raise ApiError(401, "AUTH_REQUIRED",
-                           "this bus needs a token: send 'Authorization: Bearer TOKEN' or add ?token=TOKEN",
-                           headers=CHALLENGE)
-        if not token_matches(self.token, presented):
-            raise ApiError(401, "AUTH_FAILED", "the token is not valid", headers=CHALLENGE)
+        A client that stops sending is answered 408; one that hangs up is logged as one line: it is
+        the client's failure, not the server's.
+        """
+        timeout = self.bus.config.security.body_timeout_seconds
+        try:
+            async with asyncio.timeout(timeout):
+                await request.read()
+        except TimeoutError:
+            log.info("%s %s from %s: body not received within %g s ([Security] BodyTimeoutSeconds)",
+                     request.method, request.path, client_ip(request), timeout)
+            raise ApiError(408, "BODY_TIMEOUT", f"the body did not arrive within {timeout:g} s "
+                           "([Security] BodyTimeoutSeconds)", headers={"Connection": "close"}) from None
+        except web.HTTPRequestEntityTooLarge:
+            raise ApiError(413, "PAYLOAD_TOO_LARGE", f"the body is over the limit of "
+                           f"{self.max_body_bytes} bytes ([HTTP] MaxBodyMb)",
+                           limit_bytes=self.max_body_bytes) from None
+        except (ConnectionError, HttpProcessingError, OSError) as exc:
+            log.info("%s %s from %s: the client went away mid-body (%s)", request.method, request.path,
+                     client_ip(request), type(exc).__name__)
+            raise ApiError(400, "BODY_INCOMPLETE", "the connection closed before the whole body "
+                           "arrived") from None
 
     def middlewares(self) -> list[Callable[..., Awaitable[web.StreamResponse]]]:
         """The middlewares in application order."""
-        return [self.envelope, self.gate]
+        return [self.envelope, self.guard]

@@ -26,7 +26,9 @@ class HttpService:
         """Build the app (route installers run now, so every part has registered), then bind."""
         cfg = self.bus.config.http
         self.runner, self.bus.ports["http"] = await serve_app(
-            build_app(self.bus), cfg.bind_address, cfg.port, "[HTTP] Port or use --http-port")
+            build_app(self.bus), cfg.bind_address, cfg.port, "[HTTP] Port or use --http-port",
+            gate=self.bus.gate, name="http")
+        self.bus.status_providers.setdefault("gate", self.bus.gate.status)
         log.info("HTTP API and dashboard on %s/", self.bus.url("http"))
 
     async def stop(self) -> None:

@@ -27,6 +27,7 @@ class Hub:
         ring_size: int = 10_000,
         policy: CollectionPolicy | None = None,
         queue_limit: int = 4096,
+        ring_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.policy = policy or CollectionPolicy()
@@ -34,6 +35,9 @@ class Hub:
         self.seq = 0
         self.metrics_collected = 0
         self._ring: deque[Event] = deque(maxlen=ring_size)
+        # The ring is bounded in bytes too (`[Security] MaxRingBufferMb`): 10,000 events of 60 KB are 600 MB.
+        self.ring_bytes_limit = ring_bytes
+        self.ring_bytes = 0
         self._latest: dict[str, Event] = {}
         self._listeners: list[Listener] = []
         self._subscriptions: set[Subscription] = set()
@@ -52,12 +56,21 @@ class Hub:
         event = make_event(draft, self.seq + 1, self.clock.monotonic(), self.clock.time())
         self.seq = event.seq
         self.metrics_collected += 1
-        self._ring.append(event)
+        self._append(event)
         self._latest[event.type] = event
         self._backlog.append(event)
         if not self._dispatching:
             self._drain()
         return event
+
+    def _append(self, event: Event) -> None:
+        ring = self._ring
+        if len(ring) == ring.maxlen:
+            self.ring_bytes -= len(ring[0].raw)  # about to fall out of the deque
+        ring.append(event)
+        self.ring_bytes += len(event.raw)
+        while self.ring_bytes > self.ring_bytes_limit and len(ring) > 1:
+            self.ring_bytes -= len(ring.popleft().raw)
 
     def publish_obj(self, obj: Any, where: str = "event") -> Event | None:
         """Validate a decoded JSON object and publish it (raises EventError)."""
@@ -127,7 +140,7 @@ class Hub:
 
     def since(self, seq: int) -> list[Event]:
         """Events with Seq greater than `seq` still in the ring buffer, oldest first."""
-        if not self._ring:
+        if not self._ring or seq >= self.seq:
             return []
         start = max(0, seq + 1 - self._ring[0].seq)
         return list(islice(self._ring, start, None))

@@ -2,7 +2,9 @@
 
 Every `timer_command` event on the bus becomes one `\\n`-terminated line for each connected client:
 `start`, `split`, `reset`, `pause`, `resume` or `time:123.45`. With `[Security] AuthToken` set, a client's
-first line must be `AUTH:TOKEN`. Writing never waits: each client's socket buffer is bounded and a
+first line must be `AUTH:TOKEN`. The gate (`dxbus.gate`) counts the port's sockets and each IP's timer
+connections and rate; a line that is an HTTP request (a web page fetching this port) ends the
+connection. Writing never waits: each client's socket buffer is bounded and a
 client that stops reading is dropped, so it cannot hold up the bus or the other clients.
 """
 
@@ -12,12 +14,13 @@ import asyncio
 import contextlib
 import logging
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from .app import Bus
 from .events import Event
-from .security import token_matches
+from .http_errors import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,8 @@ PLAIN_COMMANDS = frozenset({"start", "split", "reset", "pause", "resume"})
 MAX_LINE = 1024  # bytes a client line may have
 AUTH_REQUIRED = b"ERROR:AUTH_REQUIRED\n"
 COMMAND_INVALID = b"ERROR:COMMAND_INVALID\n"
+NOT_HTTP = b"ERROR:NOT_HTTP this is the timer line port, not HTTP\n"
+HTTP_REQUEST_LINE = re.compile(r"[A-Z]{3,10} \S+ HTTP/\d(\.\d)?")
 
 
 def format_seconds(value: float) -> str:
@@ -140,10 +145,18 @@ class TcpTimerService:
         peer = writer.get_extra_info("peername")
         ip = peer[0] if peer else "unknown"
         name = f"{peer[0]}:{peer[1]}" if peer else "unknown"
-        limiter = self.bus.connection_limiter
-        if not limiter.acquire(ip):
-            writer.write(b"ERROR:TOO_MANY_CONNECTIONS\n")
+        port_budget = self.bus.gate.port_budget("tcp")
+        if not port_budget.admit():
+            writer.transport.abort()  # over MaxConnectionsPerPort: the descriptor back at once
+            self._handlers.discard(task)
+            return
+        try:
+            self.bus.gate.check_rate("tcp", ip)
+            release = self.bus.gate.lease("tcp", ip)
+        except ApiError as err:
+            writer.write(f"ERROR:{err.code}\n".encode())
             writer.close()
+            port_budget.release()
             self._handlers.discard(task)
             return
         self.bus.connections["tcp"] += 1
@@ -159,7 +172,8 @@ class TcpTimerService:
             self._clients.discard(client)
             self._writers.discard(writer)
             self.bus.connections["tcp"] -= 1
-            limiter.release(ip)
+            release()
+            port_budget.release()
             self._handlers.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
@@ -172,7 +186,7 @@ class TcpTimerService:
             return True
         line = await self._first_line(reader)
         text = line.decode("utf-8", "replace").strip() if line else ""
-        if text[:5].upper() == "AUTH:" and token_matches(token, text[5:].strip()):
+        if text[:5].upper() == "AUTH:" and self.bus.gate.token_ok(text[5:].strip()):
             writer.write(b"AUTH:OK\n")
             return True
         log.info("tcp timer client %s: authentication failed", writer.get_extra_info("peername"))
@@ -205,10 +219,13 @@ class TcpTimerService:
             upper = text.upper()
             if not text:
                 continue
+            if HTTP_REQUEST_LINE.fullmatch(text):
+                writer.write(NOT_HTTP)  # a browser's fetch() to this port: never a timer client
+                return
             if upper == "PING":
                 writer.write(b"PONG\n")
             elif upper.startswith("AUTH:"):
-                ok = token_matches(self.bus.config.security.auth_token, text[5:].strip())
+                ok = self.bus.gate.token_ok(text[5:].strip())
                 writer.write(b"AUTH:OK\n" if ok else AUTH_REQUIRED)
             else:
                 writer.write(COMMAND_INVALID)

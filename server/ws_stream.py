@@ -26,8 +26,9 @@ from aiohttp import WSMsgType, web
 from .app import Bus
 from .clock import utc_iso
 from .events import EVENT_TYPE_PATTERN, Event
+from .http_errors import ApiError, json_errors
 from .listen import serve_app
-from .security import origin_allowed, presented_token, token_matches
+from .security import presented_token
 from .subscription import Subscription, SubscriptionClosed
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ WS_PATH = "/ws"
 CLOSE_AUTH_FAILED = 4401
 CLOSE_POLICY = 1008  # "too far behind" and "not reading": the reason text says what to do
 CLOSE_GOING_AWAY = 1001
+MAX_SEQ = 2**63 - 1  # Seq is a signed 64-bit number on the wire
 MAX_CLOSE_REASON = 123  # bytes: a close frame's payload is at most 125, two of them the code
 # aiohttp awaits the socket's drain once this much was written; we do our own flow control instead
 # (high/low water, see `_wait_writable`), so aiohttp's is switched off.
@@ -107,8 +109,8 @@ def parse_query(query: Mapping[str, str]) -> StreamQuery:
             since_seq = int(raw_since)
         except ValueError:
             raise StreamRequestError("since_seq", f"{raw_since[:40]!r} is not an integer") from None
-        if since_seq < 0:
-            raise StreamRequestError("since_seq", "must be 0 or more")
+        if not 0 <= since_seq <= MAX_SEQ:
+            raise StreamRequestError("since_seq", f"must be from 0 to {MAX_SEQ}")
     flag = query.get("snapshot", "0").strip().lower()
     if flag not in ("", "0", "1", "true", "false", "yes", "no"):
         raise StreamRequestError("snapshot", f"{flag[:40]!r} must be 1 or 0")
@@ -194,16 +196,10 @@ class WebSocketStream:
                                "this is the event stream: connect with a WebSocket client")
         if self.bus.stopping:
             return _json_error(503, "SHUTTING_DOWN", "the bus is stopping")
-        security = self.bus.config.security
-        if not origin_allowed(security.origins, request.headers.get("Origin")):
-            return _json_error(403, "ORIGIN_NOT_ALLOWED",
-                               "this Origin is not in [Security] AllowedOrigins")
-        ip = request.remote or "unknown"
-        limiter = self.bus.connection_limiter
-        if not limiter.acquire(ip):
-            return _json_error(429, "CONNECTION_LIMIT",
-                               f"{ip} has {limiter.max_per_ip} connections open ([Security] "
-                               "MaxConnectionsPerIP)")
+        try:
+            release, _ = self.bus.gate.admit_stream(request.headers, request.remote or "unknown")
+        except ApiError as err:  # Host, Origin, rate, the stream budget: the one gate's verdict
+            return _json_error(err.status, err.code, err.message)
         try:
             await ws.prepare(request)
             client = StreamClient(self, request, ws)
@@ -215,7 +211,7 @@ class WebSocketStream:
                 self.clients.discard(client)
                 self.bus.connections["websocket"] -= 1
         finally:
-            limiter.release(ip)
+            release()
         return ws
 
     async def close_all(self, reason: str = "server shutting down") -> None:
@@ -317,7 +313,7 @@ class StreamClient:
 
     # -- auth -------------------------------------------------------------------------------
     def _check_token(self, presented: Any) -> bool:
-        if isinstance(presented, str) and token_matches(self.bus.config.security.auth_token, presented):
+        if isinstance(presented, str) and self.bus.gate.token_ok(presented):
             self.authenticated = True
         return self.authenticated
 
@@ -567,11 +563,12 @@ class WebSocketService:
         """Bind the port (0 picks a free one; the real one goes to `bus.ports["websocket"]`)."""
         if not self.stream.enabled:
             return
-        app = web.Application()
+        app = web.Application(middlewares=[json_errors])
         app.router.add_route("GET", "/{tail:.*}", self.stream.handle)
         host = self.bus.config.http.bind_address or "127.0.0.1"
         self._runner, self.bus.ports["websocket"] = await serve_app(
-            app, host, self.bus.config.web_socket.port, "[WebSocket] Port or use --ws-port")
+            app, host, self.bus.config.web_socket.port, "[WebSocket] Port or use --ws-port",
+            gate=self.bus.gate, name="websocket")
         log.info("WebSocket stream on %s", self.bus.url("websocket"))
 
     async def stop(self) -> None:

@@ -25,11 +25,11 @@ async def test_token_on_every_route(bus_factory) -> None:
     bus = await bus_factory(overrides={"Security": {"AuthToken": "s3cret"}})
     base = bus.url()
     for path in ("/api/status", "/api/metrics", "/", "/api/no-such-route"):
-        status, headers, raw = await get(base + path)
+        status, headers, raw = await get(base + path, {"Origin": "null"})
         assert status == 401, path
         assert error_code(raw) == "AUTH_REQUIRED"
         assert headers["WWW-Authenticate"].startswith("Bearer")
-        assert headers["Access-Control-Allow-Origin"] == "*"
+        assert headers["Access-Control-Allow-Origin"] == "null"  # a file:// page may read the error
     status, _, raw = await get(base + "/api/status", {"Authorization": "Bearer wrong"})
     assert status == 401 and error_code(raw) == "AUTH_FAILED"
     status, _, raw = await get(base + "/api/status?token=s3cre")
@@ -43,12 +43,12 @@ async def test_token_on_every_route(bus_factory) -> None:
 async def test_preflight_is_answered_before_auth(bus_factory) -> None:
     bus = await bus_factory(overrides={"Security": {"AuthToken": "s3cret"}})
     status, headers, raw = await get(bus.url() + "/api/configure", method="OPTIONS", headers={
-        "Origin": "null", "Access-Control-Request-Method": "POST",
+        "Origin": bus.url(), "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization, content-type",
         "Access-Control-Request-Private-Network": "true",
     })
     assert status == 204 and raw == b""
-    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert headers["Access-Control-Allow-Origin"] == bus.url()
     assert "POST" in headers["Access-Control-Allow-Methods"]
     assert "Authorization" in headers["Access-Control-Allow-Headers"]
     assert headers["Access-Control-Allow-Private-Network"] == "true"
@@ -86,7 +86,7 @@ async def test_rate_limit_headers_429_and_refill(bus_factory) -> None:
     body = orjson.loads(raw)["error"]
     assert body["code"] == "RATE_LIMIT_EXCEEDED" and body["retry_after"] == 20
     assert headers["Retry-After"] == "20"
-    assert headers["Access-Control-Allow-Origin"] == "*"  # CORS on 429 so a page can read it
+    assert headers["Access-Control-Allow-Origin"] == "null"  # CORS on 429 so a page can read it
     assert "Retry-After" in headers["Access-Control-Expose-Headers"]
     assert headers["Content-Type"] == "application/json; charset=utf-8"
     # errors are rate-limited and carry the headers too
@@ -137,15 +137,14 @@ async def test_connection_limit_per_ip(bus_factory) -> None:
     host, port = bus.url().removeprefix("http://").split(":")
     _, writer = await asyncio.open_connection(host, int(port))
     # a request whose body is still on its way keeps the slot busy
-    writer.write(b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+    writer.write(b"POST /api/events HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{")
     await writer.drain()
     deadline = time.monotonic() + 5
     while bus.connections["http"] != 1 and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
     assert bus.connections["http"] == 1
-    status, headers, raw = await get(bus.url() + "/api/status")
+    status, _, raw = await get(bus.url() + "/api/status")
     assert status == 429 and error_code(raw) == "CONNECTION_LIMIT"
-    assert headers["Access-Control-Allow-Origin"] == "*"
     writer.close()
     await writer.wait_closed()
     deadline = time.monotonic() + 5

@@ -139,7 +139,7 @@ async def raw_get(bus, path: str) -> int:  # type: ignore[no-untyped-def]
     """Status of a GET sent byte for byte (no client-side path normalization)."""
     host, port = bus.url("http").removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n"
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer s3cret\r\n"
                  "Connection: close\r\n\r\n".encode())
     await writer.drain()
     status = int((await reader.readline()).split()[1])

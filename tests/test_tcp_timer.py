@@ -135,7 +135,7 @@ async def test_connection_limit_and_disabled_port(bus_factory) -> None:
     _, kept = await open_client(bus)
     host, port = bus.url("tcp").rsplit(":", 1)
     reader, _ = await asyncio.open_connection(host, int(port))
-    assert await line(reader) == b"ERROR:TOO_MANY_CONNECTIONS\n"
+    assert await line(reader) == b"ERROR:CONNECTION_LIMIT\n"
     assert await line(reader) == b""
     kept.close()
     off = await bus_factory({"TCP": {"EnableTcpServer": False}})
