@@ -119,6 +119,7 @@ class Bus:
                 await service.stop()
             except Exception:
                 log.exception("stopping %s failed", service.name)
+        self.hub.close()  # trailing-edge thinning timers
 
     async def run_forever(self) -> None:
         """Start, wait for Ctrl+C or SIGTERM, stop (flushing exports, recordings and state)."""
