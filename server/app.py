@@ -75,6 +75,11 @@ class Bus:
         self.connection_limiter = ConnectionLimiter(config.security.max_connections_per_ip)
         # Session state (`dxbus.state.SessionState`), attached by build_bus before anything starts.
         self.state: SessionState | None = None
+        # The preview sandbox: a second session state fed only by test events (`dxbus.sandbox`).
+        self.test_state: SessionState | None = None
+        # What feeds this bus: "live" (the game), "demo" (the simulator) or "replay"; demo and
+        # replay keep their state apart from real play (build_bus chooses the files).
+        self.mode = "live"
         self._started: list[Service] = []
         self.stopping = False
 
