@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "dxbus.lock"
 _STILL_ACTIVE = 259  # GetExitCodeProcess: the process has not exited
 _QUERY_LIMITED_INFORMATION = 0x1000
+# Locks held by buses of this process (a lock with our own pid is stale unless it is in here).
+_HELD: set[Path] = set()
 
 
 class FolderInUse(OSError):
@@ -66,7 +68,7 @@ class FolderLock:
 
     def __init__(self, bus: Bus, path: Path) -> None:
         self.bus = bus
-        self.path = path
+        self.path = path.absolute()
         self.held = False
 
     def _record(self) -> dict[str, Any]:
@@ -91,7 +93,9 @@ class FolderLock:
             return owner if _younger_than(self.path, 5.0) else None
         if owner.get("host") not in (None, socket.gethostname()):
             return owner  # another machine (a shared folder): we cannot tell, so it wins
-        return owner if pid != os.getpid() and pid_alive(pid) else None
+        if pid == os.getpid():
+            return owner if self.path in _HELD else None
+        return owner if pid_alive(pid) else None
 
     async def start(self) -> None:
         """Create the lock, taking over a stale one; raise FolderInUse if a live bus has it."""
@@ -110,6 +114,7 @@ class FolderLock:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(self._record(), fh)
             self.held = True
+            _HELD.add(self.path)
             return
         raise FolderInUse(f"{self.path}: could not take the lock (another bus keeps starting here)")
 
@@ -129,6 +134,7 @@ class FolderLock:
         if not self.held:
             return
         self.held = False
+        _HELD.discard(self.path)
         try:
             owner = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
