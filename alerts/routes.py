@@ -1,7 +1,9 @@
 """HTTP routes of the alert engine on the 8080 app.
 
 - `GET /api/alerts`: the alert on screen, the queue (show order) and recent history.
-- `POST /api/alerts/test` `{"rule": "death"}` (optional `"data": {...}` fields): fire an alert now.
+- `POST /api/alerts/test` `{"rule": "death"}` (optional `"data": {...}` fields): fire a test alert now,
+  through its own queue, as a test event (only previews that asked show it; `GET /api/alerts` lists it
+  under `test`).
 - `POST /api/alerts/pause` `{"paused": true|false}`: hold the queue or let it run again.
 - `POST /api/alerts/clear`: forget every waiting alert.
 - `GET /static/user-sounds/{name}`: a file from the user's sounds folder (plain names only).
@@ -68,14 +70,17 @@ async def post_pause(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or not isinstance(body.get("paused"), bool):
         raise ApiError(400, "INVALID_PARAMETER", 'send {"paused": true} or {"paused": false}',
                        parameter="paused")
-    queue = request.app[SERVICE_KEY].queue
+    service = request.app[SERVICE_KEY]
+    queue = service.queue
     queue.set_paused(body["paused"])
+    service.test_queue.set_paused(body["paused"])  # the operator's hold covers the previews too
     return json_response({"success": True, "paused": queue.paused, "queued": len(queue.pending)})
 
 
 async def post_clear(request: web.Request) -> web.Response:
     """`POST /api/alerts/clear`: drop the waiting alerts (the one on screen finishes)."""
-    cleared = request.app[SERVICE_KEY].queue.clear()
+    service = request.app[SERVICE_KEY]
+    cleared = service.queue.clear() + service.test_queue.clear()
     return json_response({"success": True, "cleared": cleared})
 
 

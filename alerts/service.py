@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from dxbus.config import ConfigError
-from dxbus.events import Event
+from dxbus.events import TEST, Event
 from dxbus.facts import Fact, install_facts
 
 from .conditions import all_match
@@ -59,6 +59,10 @@ class AlertService:
             self.rules_by_event.setdefault(rule.event, []).append(rule)
         self.queue = AlertQueue(bus.clock, self._publish, self.config.gap_seconds,
                                 self.config.max_queue, self.config.history_size)
+        # Test alerts (`fire_test`) are paced apart and published as test events: they reach the
+        # previews that asked, never the stream's alerts, the text files, or a real alert's slot.
+        self.test_queue = AlertQueue(bus.clock, self._publish_test, self.config.gap_seconds,
+                                     self.config.max_queue, self.config.history_size)
 
     def _check_sounds(self) -> dict[str, str]:
         """Resolve every configured sound now, so a missing file stops start-up, naming the key."""
@@ -88,12 +92,14 @@ class AlertService:
             self.facts.add_listener(self.on_fact)
             self.bus.hub.add_listener(self.on_event)
         self.queue.start()
+        self.test_queue.start()
 
     async def stop(self) -> None:
         """Stop listening and pacing."""
         self.facts.remove_listener(self.on_fact)
         self.bus.hub.remove_listener(self.on_event)
         await self.queue.stop()
+        await self.test_queue.stop()
 
     # -- events --------------------------------------------------------------------------------
     def on_fact(self, fact: Fact) -> None:
@@ -139,7 +145,7 @@ class AlertService:
             volume=pick("volume") * self.config.master_volume, duration=pick("duration"),
             style=pick("style"), priority=pick("priority"), stale=spec.stale,
             stale_after=spec.stale_after, cooldown=spec.cooldown, test=test, remerge=remerge)
-        return self.queue.offer(alert), alert
+        return (self.test_queue if test else self.queue).offer(alert), alert
 
     @staticmethod
     def _variation(spec: AlertSpec, fields: dict[str, Any]) -> Variation | None:
@@ -150,6 +156,9 @@ class AlertService:
 
     def _publish(self, data: dict[str, Any]) -> None:
         self.bus.hub.emit("alert", data)
+
+    def _publish_test(self, data: dict[str, Any]) -> None:
+        self.bus.hub.emit("alert", data, origin=TEST)
 
     # -- operator ------------------------------------------------------------------------------
     def fire_test(self, name: str, data: dict[str, Any] | None = None) -> tuple[str, Alert]:
@@ -180,7 +189,8 @@ class AlertService:
 
     def status(self) -> dict[str, Any]:
         """`GET /api/alerts`: queue, current alert, history and rules."""
-        return {"enabled": self.config.enabled, **self.queue.snapshot(), "rules": self.rule_list()}
+        return {"enabled": self.config.enabled, **self.queue.snapshot(), "rules": self.rule_list(),
+                "test": self.test_queue.snapshot()}
 
     def summary(self) -> dict[str, Any]:
         """A short line for `/api/status`."""

@@ -19,6 +19,7 @@ from aiohttp import web
 from markupsafe import escape
 
 from dxbus.app import Bus
+from dxbus.events import TEST
 
 from .assets import Assets
 from .hot_reload import RELOAD_EVENT, OverlayReloader
@@ -120,7 +121,11 @@ class OverlayPages:
         return web.json_response(body)
 
     async def send_test(self, request: web.Request) -> web.Response:
-        """POST /api/overlays/{name}/test: publish the overlay's sample events (the gallery's button)."""
+        """POST /api/overlays/{name}/test: the overlay's sample events, as test events (the gallery's button).
+
+        Test events reach only the pages that asked for them (the gallery's previews, `?preview=1`)
+        and the preview sandbox state; never the session state, records, text files, OBS or timers.
+        """
         overlay = self.registry.get(request.match_info["name"])
         if overlay is None:
             raise web.HTTPNotFound(text="no such overlay")
@@ -129,7 +134,7 @@ class OverlayPages:
             data = dict(sample.get("Data", {}))
             if sample["EventType"] == "alert":
                 data.setdefault("id", f"test-{next(self._test_ids)}")
-            if self.bus.hub.emit(str(sample["EventType"]), data) is not None:
+            if self.bus.hub.emit(str(sample["EventType"]), data, origin=TEST) is not None:
                 published += 1
         return web.json_response({"published": published})
 

@@ -19,7 +19,7 @@ _COLOR = re.compile(r"#?([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 # Query keys that are not settings: passed through to the WebSocket, never warned about.
-RESERVED_KEYS = frozenset({"token"})
+RESERVED_KEYS = frozenset({"token", "preview"})  # preview=1: a gallery preview (test events)
 
 
 class SettingError(ValueError):

@@ -80,6 +80,11 @@ class Bus:
         self.state: SessionState | None = None
         # Game facts (`dxbus.facts.FactStream`), the first hub listener, attached by build_bus.
         self.facts: FactStream | None = None
+        # The preview sandbox: a second session state fed only by test events (`dxbus.sandbox`).
+        self.test_state: SessionState | None = None
+        # What feeds this bus: "live" (the game), "demo" (the simulator) or "replay"; demo and
+        # replay keep their state apart from real play (build_bus chooses the files).
+        self.mode = "live"
         self._started: list[Service] = []
         self.stopping = False
 
@@ -124,6 +129,7 @@ class Bus:
                 await service.stop()
             except Exception:
                 log.exception("stopping %s failed", service.name)
+        self.hub.close()  # trailing-edge thinning timers
 
     async def run_forever(self) -> None:
         """Start, wait for Ctrl+C or SIGTERM, stop (flushing exports, recordings and state)."""

@@ -13,9 +13,12 @@ from dxbus.overlays.routes import install_overlays
 from .app import Bus
 from .clock import Clock
 from .config import Config
+from .events import DEMO, LIVE, REPLAY
 from .export import install_export
 from .facts import install_facts
+from .folder_lock import announce_urls, install_folder_lock
 from .http_service import HttpService
+from .sandbox import install_test_state
 from .sources.install import install_recorder, install_sources
 from .sources.simulator import install_simulator
 from .speedrun.install import install_speedrun
@@ -50,9 +53,13 @@ def build_bus(
 ) -> Bus:
     """Create the bus and register its services in start order."""
     options = options or RunOptions()
-    bus = Bus(config, clock=clock, base_dir=base_dir)
-    install_facts(bus)  # first: bus.facts derives game facts once, before any other listener
-    install_state(bus)  # then: every event, from the first one, folds into bus.state
+    mode = run_mode(options)
+    bus = Bus(keep_apart(config, mode), clock=clock, base_dir=base_dir)
+    bus.mode = mode
+    lock = install_folder_lock(bus)  # first: one bus per folder (state and text files)
+    install_facts(bus)  # then: bus.facts derives game facts once, before any other listener
+    install_state(bus)  # every event, from the first one, folds into bus.state
+    install_test_state(bus)  # bus.test_state: the previews' sandbox, fed only by test events
     install_export(bus)  # NDJSON files: listens from the first event on
     install_recorder(bus, options)  # --record FILE: every event's raw line
     install_alerts(bus)  # detectors and rules -> queued `alert` events; /api/alerts
@@ -69,4 +76,45 @@ def build_bus(
     install_sources(bus, options)  # replay, --tail, --relay: last, after the ports
     if options.simulate:  # the demo: Silksong play simulated from the world data
         install_simulator(bus, options.seed, options.speed)
+    announce_urls(bus, lock)  # the bound URLs into the lock, so a second bus here can name this one
     return bus
+
+
+def run_mode(options: RunOptions) -> str:
+    """What feeds the bus: the simulator ("demo"), recordings ("replay"), or the game ("live")."""
+    if options.simulate:
+        return DEMO
+    if options.replay:
+        return REPLAY
+    return LIVE
+
+
+def apart(configured: str, mode: str) -> str:
+    """`dxbus-state.json` -> `dxbus-demo-state.json` (other names: `demo-<name>`), same folder."""
+    path = Path(configured)
+    name = path.name.removeprefix("dxbus-")
+    prefix = f"dxbus-{mode}-" if name != path.name else f"{mode}-"
+    return str(path.with_name(prefix + name))
+
+
+def keep_apart(config: Config, mode: str) -> Config:
+    """The config a demo or replay runs with: never the real history's files.
+
+    The demo keeps its own state and split bests (`dxbus-demo-state.json`, `dxbus-demo-splits.json`)
+    and exports under `<Directory>/demo`; a replay keeps its state and bests in memory only (every
+    rehearsal starts from zero). Live play is untouched.
+    """
+    if mode == LIVE:
+        return config
+    if mode == DEMO:
+        state_file = apart(config.state.file, DEMO)
+        bests = apart(config.timer.bests_file, DEMO) if config.timer.bests_file else ""
+        export_dir = str(Path(config.file_export.directory) / DEMO)
+    else:
+        state_file, bests = "", ""
+        export_dir = config.file_export.directory  # `dxbus replay` already exports under replay/
+    return config.model_copy(update={
+        "state": config.state.model_copy(update={"file": state_file}),
+        "timer": config.timer.model_copy(update={"bests_file": bests}),
+        "file_export": config.file_export.model_copy(update={"directory": export_dir}),
+    })

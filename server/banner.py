@@ -25,6 +25,7 @@ def banner_lines(bus: Bus) -> list[str]:
         rows.append(("Text files", str(bus.path(text_files.directory))))
     if config.file_export.enable_file_export:
         rows.append(("Export folder", str(bus.path(config.file_export.directory))))
+    rows.append(("State", state_where(bus)))
     source = ""
     simulator = bus.status_providers.get("simulator")
     if simulator is not None:
@@ -35,6 +36,19 @@ def banner_lines(bus: Bus) -> list[str]:
     lines += [f"  {name:<{width}}  {where}" for name, where in rows]
     lines.append("Press Ctrl+C to stop.")
     return lines
+
+
+def state_where(bus: Bus) -> str:
+    """Where this bus keeps its persisted counters and split bests, and whether that is real history."""
+    state_file = bus.config.state.file
+    timer = getattr(bus.config, "timer", None)
+    bests = getattr(timer, "bests_file", "") if timer is not None and timer.enabled else ""
+    files = ", ".join(str(bus.path(f)) for f in (state_file, bests) if f)
+    if bus.mode == "replay":
+        return "in memory only (a replay never touches the real history)"
+    if bus.mode == "demo":
+        return f"{files} (the demo's own files; real play's history is untouched)"
+    return files or "in memory only"
 
 
 class Banner:

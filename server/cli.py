@@ -114,9 +114,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     put("TCP", "Port", args.tcp_port)
     put("FileExport", "Directory", args.export_dir)
     if args.command == "replay":
-        # A rehearsal must not touch the live session's files: replayed deaths would count again in
-        # the persisted totals, and replayed events would land among the real exports.
-        put("State", "File", "dxbus-replay-state.json")
+        # A rehearsal must not land among the real exports (its state stays in memory: build_bus).
         put("FileExport", "Directory", args.export_dir or str(Path("DataExport") / "replay"))
     for key, value in obs_overrides(args).items():
         put("OBS", key, value)

@@ -20,6 +20,12 @@ INT_RANGE = (-(2**63), 2**64 - 1)
 # High-rate state: latest value wins, so a slow reader may get it coalesced.
 STATE_TYPES = frozenset({"player_update", "timing_update"})
 
+# Where an event comes from (docs/architecture.md, "Origins"). Set by the path it came in by, never
+# read from the payload. Live events keep the guide's wire form; the others carry `"Origin"` on the
+# wire, and test events carry no `Seq` (they are not part of the bus's history).
+LIVE, DEMO, REPLAY, TEST = "live", "demo", "replay", "test"
+ORIGINS = frozenset({LIVE, DEMO, REPLAY, TEST})
+
 
 class EventError(ValueError):
     """An event that cannot be accepted; `where` names the offending field."""
@@ -37,6 +43,7 @@ class Draft:
     type: str
     data: dict[str, Any]
     timestamp: str | None = None
+    origin: str = LIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +56,30 @@ class Event:
     timestamp: str
     received: float
     raw: bytes
+    origin: str = LIVE
 
     @property
     def is_state(self) -> bool:
         return self.type in STATE_TYPES
 
+    @property
+    def is_test(self) -> bool:
+        return self.origin == TEST
+
     def to_dict(self) -> dict[str, Any]:
         """The wire object (what `raw` holds)."""
-        return {"Timestamp": self.timestamp, "EventType": self.type, "Data": self.data, "Seq": self.seq}
+        return wire_dict(self.timestamp, self.type, self.data, self.seq, self.origin)
+
+
+def wire_dict(timestamp: str, event_type: str, data: dict[str, Any], seq: int,
+              origin: str = LIVE) -> dict[str, Any]:
+    """The wire object: live events exactly as the guide reads them, others marked with `Origin`."""
+    wire: dict[str, Any] = {"Timestamp": timestamp, "EventType": event_type, "Data": data}
+    if origin != TEST:
+        wire["Seq"] = seq
+    if origin != LIVE:
+        wire["Origin"] = origin
+    return wire
 
 
 def make_event(draft: Draft, seq: int, received_mono: float, received_wall: float) -> Event:
@@ -64,11 +87,10 @@ def make_event(draft: Draft, seq: int, received_mono: float, received_wall: floa
     from .clock import utc_iso
 
     timestamp = draft.timestamp or utc_iso(received_wall)
-    wire = {"Timestamp": timestamp, "EventType": draft.type, "Data": draft.data, "Seq": seq}
-    raw = orjson.dumps(wire)
+    raw = orjson.dumps(wire_dict(timestamp, draft.type, draft.data, seq, draft.origin))
     if len(raw) > MAX_EVENT_BYTES:
         raise EventError("Data", f"event is {len(raw)} bytes, the limit is {MAX_EVENT_BYTES}")
-    return Event(seq, draft.type, draft.data, timestamp, received_mono, raw)
+    return Event(seq, draft.type, draft.data, timestamp, received_mono, raw, draft.origin)
 
 
 def validate(obj: Any, where: str = "event") -> Draft:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from itertools import islice
 from typing import Any
 
-from .clock import Clock, SystemClock
-from .collection import CollectionPolicy
-from .events import Draft, Event, EventError, make_event, validate
+from .clock import Clock, SystemClock, utc_iso
+from .collection import CollectionPolicy, Thinner, sample_time
+from .events import LIVE, ORIGINS, TEST, Draft, Event, EventError, make_event, validate
 from .subscription import Subscription
 
 log = logging.getLogger(__name__)
@@ -19,7 +21,13 @@ Listener = Callable[[Event], None]
 
 
 class Hub:
-    """Assigns `Seq`, keeps the ring buffer and the latest event of each type, and fans out."""
+    """Assigns `Seq`, keeps the ring buffer and the latest event of each type, and fans out.
+
+    Test-origin events (the gallery's buttons, `POST /api/alerts/test`) are not part of the bus's
+    history: no `Seq`, no ring, no listeners (state, export, alerts, rules, text files, OBS, timer).
+    They go to subscriptions opened with `include_test=True` (overlay previews) and to the
+    `add_test_listener` listeners (the preview sandbox state, `bus.test_state`).
+    """
 
     def __init__(
         self,
@@ -40,26 +48,83 @@ class Hub:
         self.ring_bytes = 0
         self._latest: dict[str, Event] = {}
         self._listeners: list[Listener] = []
+        self._test_listeners: list[Listener] = []
         self._subscriptions: set[Subscription] = set()
         self._backlog: deque[Event] = deque()
-        self._dispatching = False
+        self._dispatching: Event | None = None
+        self._trailing: dict[str, asyncio.Task[None]] = {}
 
     # -- producing -------------------------------------------------------------------------
     def publish(self, draft: Draft, thin: bool = True) -> Event | None:
         """Accept a validated event; returns it, or None if collection settings filter it out.
 
-        `thin=False` skips the `player_update` rate thinning (replayed recordings).
-        Raises EventError if the serialized event is too large.
+        A `player_update` arriving within its `UpdateFrequencyHz` interval is held (None) and
+        published when the interval ends, unless a newer one replaces it. `thin=False` skips the
+        thinning (replayed recordings). Raises EventError if the serialized event is too large.
         """
-        if not self.policy.allows(draft.type, self.clock.monotonic(), thin):
+        if draft.origin == TEST:
+            return self._publish_test(draft)
+        if not self.policy.allows(draft.type):
             return None
+        thinner = self.policy.thinner(draft.type) if thin else None
+        if thinner is None:
+            return self._accept(draft)
+        return self._thin(thinner, draft)
+
+    def _thin(self, thinner: Thinner, draft: Draft) -> Event | None:
+        arrival = self.clock.time()
+        at = sample_time(draft, arrival)
+        ready = thinner.offer(draft, at, self.policy.interval, self.clock.monotonic())
+        if thinner.held is draft:
+            if draft.timestamp is None:  # held: keep the time it was taken, not the time it goes out
+                thinner.held = dataclasses.replace(draft, timestamp=utc_iso(arrival))
+            self._schedule_trailing(draft.type, thinner)
+        published = None
+        for item in ready:
+            published = self._accept(item)
+        return published if ready and ready[-1] is draft else None
+
+    def _schedule_trailing(self, event_type: str, thinner: Thinner) -> None:
+        if event_type in self._trailing:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a synchronous caller): the next sample releases it
+            return
+        task = loop.create_task(self._release_when_due(event_type, thinner), name=f"thin {event_type}")
+        self._trailing[event_type] = task
+
+    async def _release_when_due(self, event_type: str, thinner: Thinner) -> None:
+        """The trailing edge: publish the held sample when its interval ends (the bus clock's sleep)."""
+        try:
+            while thinner.held is not None:
+                wait = thinner.due - self.clock.monotonic()
+                if wait > 0:
+                    await self.clock.sleep(wait)
+                    continue
+                draft = thinner.release(self.policy.interval)
+                if self.policy.allows(draft.type):
+                    try:
+                        self._accept(draft)
+                    except EventError:
+                        log.exception("held %s could not be published", event_type)
+        finally:
+            self._trailing.pop(event_type, None)
+
+    def close(self) -> None:
+        """Cancel the trailing-edge timers (the bus is stopping)."""
+        for task in tuple(self._trailing.values()):
+            task.cancel()
+        self._trailing.clear()
+
+    def _accept(self, draft: Draft) -> Event:
         event = make_event(draft, self.seq + 1, self.clock.monotonic(), self.clock.time())
         self.seq = event.seq
         self.metrics_collected += 1
         self._append(event)
         self._latest[event.type] = event
         self._backlog.append(event)
-        if not self._dispatching:
+        if self._dispatching is None:
             self._drain()
         return event
 
@@ -72,22 +137,46 @@ class Hub:
         while self.ring_bytes > self.ring_bytes_limit and len(ring) > 1:
             self.ring_bytes -= len(ring.popleft().raw)
 
+    def _publish_test(self, draft: Draft) -> Event:
+        """A test event: to the test listeners and the subscriptions that asked, nowhere else."""
+        event = make_event(draft, 0, self.clock.monotonic(), self.clock.time())
+        for listener in self._test_listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("test listener %r failed on %s", listener, event.type)
+        for sub in tuple(self._subscriptions):
+            if sub.include_test:
+                sub.offer(event)
+                if sub.closed_reason is not None:
+                    self._subscriptions.discard(sub)
+        return event
+
     def publish_obj(self, obj: Any, where: str = "event") -> Event | None:
         """Validate a decoded JSON object and publish it (raises EventError)."""
         return self.publish(validate(obj, where))
 
     def emit(
-        self, event_type: str, data: Mapping[str, Any], timestamp: str | None = None
+        self, event_type: str, data: Mapping[str, Any], timestamp: str | None = None,
+        origin: str | None = None,
     ) -> Event | None:
-        """Publish from in-process code (simulator, alerts, rules)."""
-        return self.publish(Draft(event_type, dict(data), timestamp))
+        """Publish from in-process code (simulator, alerts, rules).
+
+        Without an `origin`, an event a listener emits takes the origin of the event it derives from
+        (a demo kill's alert is a demo alert); otherwise it is live.
+        """
+        if origin is None:
+            origin = self._dispatching.origin if self._dispatching is not None else LIVE
+        elif origin not in ORIGINS:
+            raise ValueError(f"origin {origin!r} is not one of {sorted(ORIGINS)}")
+        return self.publish(Draft(event_type, dict(data), timestamp, origin))
 
     def _drain(self) -> None:
         # Events published by listeners are dispatched after the current one, in Seq order.
-        self._dispatching = True
         try:
             while self._backlog:
                 event = self._backlog.popleft()
+                self._dispatching = event
                 for listener in self._listeners:
                     try:
                         listener(event)
@@ -98,7 +187,7 @@ class Hub:
                     if sub.closed_reason is not None:
                         self._subscriptions.discard(sub)
         finally:
-            self._dispatching = False
+            self._dispatching = None
 
     # -- consuming -------------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
@@ -109,16 +198,24 @@ class Hub:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
+    def add_test_listener(self, listener: Listener) -> None:
+        """Call `listener(event)` for every test-origin event (and only those)."""
+        self._test_listeners.append(listener)
+
     def subscribe(
         self,
         types: Iterable[str] | None = None,
         since_seq: int | None = None,
         limit: int | None = None,
         name: str = "",
+        include_test: bool = False,
     ) -> Subscription:
-        """A queue of events from now on (or from after `since_seq`, out of the ring buffer)."""
+        """A queue of events from now on (or from after `since_seq`, out of the ring buffer).
+
+        `include_test=True` (overlay previews) also delivers test-origin events, which have no Seq.
+        """
         sub = Subscription(frozenset(types) if types is not None else None,
-                           limit or self.queue_limit, name)
+                           limit or self.queue_limit, name, include_test)
         if since_seq is not None:
             sub.prefill(self.since(since_seq))
         sub.last_seq = since_seq if since_seq is not None else self.seq

@@ -25,6 +25,9 @@ def install_state(bus: Bus) -> SessionState:
     bus.state = state
     state.follow(bus.hub, stream)
     section = bus.config.state
+    if not section.file:  # a replay (see assemble.keep_apart): in memory, the real history untouched
+        bus.status_providers["state"] = lambda: {"file": None, "in_memory": True}
+        return state
     store = StateStore(state, bus.path(section.file), section.save_interval_seconds, bus.clock)
     bus.add(store)
     bus.status_providers["state"] = store.status

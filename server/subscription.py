@@ -1,4 +1,5 @@
-"""A subscriber's bounded queue: state events coalesced, discrete events kept or the reader closed."""
+"""A subscriber's bounded queue: every event for a reader that keeps up; for one that is behind, state
+events coalesced to the latest value, discrete events kept or the reader closed."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from collections import deque
 from collections.abc import Iterable
 
 from .events import Event
+
+# A reader with this many events unread is behind: from here on its state events are coalesced.
+COALESCE_MARK = 64
 
 
 class SubscriptionClosed(Exception):
@@ -28,19 +32,31 @@ class _Slot:
 
 
 class Subscription:
-    """Events for one reader, in Seq order, filtered by type."""
+    """Events for one reader, in Seq order, filtered by type.
 
-    def __init__(self, types: frozenset[str] | None, limit: int, name: str = "") -> None:
+    The writer sets `paused = True` while the reader's socket cannot take more (and back to False when
+    it drains); a paused reader, or one with `coalesce_mark` events unread, is behind, and only then is
+    a state event allowed to replace the unread one of its type. `include_test` readers (overlay
+    previews) are also offered test-origin events, which never count against `last_seq`.
+    """
+
+    def __init__(self, types: frozenset[str] | None, limit: int, name: str = "",
+                 include_test: bool = False, coalesce_mark: int = COALESCE_MARK) -> None:
         self.types = types
         self.limit = limit
         self.name = name
+        self.include_test = include_test
+        self.coalesce_mark = coalesce_mark
+        self.paused = False
         self.last_seq = 0
         self.delivered = 0
         self.coalesced = 0
         self.closed_reason: str | None = None
         self._queue: deque[_Slot] = deque()
-        self._pending_state: dict[str, _Slot] = {}
+        # The newest unread slot of each state type (test samples apart from real ones).
+        self._pending_state: dict[tuple[str, str], _Slot] = {}
         self._discrete = 0
+        self._state = 0  # live state slots in the queue
         self._waiter: asyncio.Future[None] | None = None
 
     def wants(self, event_type: str) -> bool:
@@ -53,7 +69,12 @@ class Subscription:
     @property
     def backlog(self) -> int:
         """Events waiting to be read."""
-        return self._discrete + len(self._pending_state)
+        return self._discrete + self._state
+
+    @property
+    def behind(self) -> bool:
+        """Not keeping up: the socket is paused or the queue is over its mark."""
+        return self.paused or self.backlog >= self.coalesce_mark
 
     def offer(self, event: Event, bounded: bool = True) -> None:
         """Queue an event (the hub calls this); closes the reader if discrete events overflow."""
@@ -61,11 +82,14 @@ class Subscription:
             return
         slot = _Slot(event)
         if event.is_state:
-            previous = self._pending_state.get(event.type)
-            if previous is not None:
+            key = (event.type, event.origin)
+            previous = self._pending_state.get(key)
+            if previous is not None and self.behind:
                 previous.alive = False
                 self.coalesced += 1
-            self._pending_state[event.type] = slot
+                self._state -= 1
+            self._pending_state[key] = slot
+            self._state += 1
         else:
             if bounded and self._discrete >= self.limit:
                 self.close(
@@ -97,13 +121,17 @@ class Subscription:
                 continue
             event = slot.event
             if event.is_state:
-                if self._pending_state.get(event.type) is slot:
-                    del self._pending_state[event.type]
+                self._state -= 1
+                key = (event.type, event.origin)
+                if self._pending_state.get(key) is slot:
+                    del self._pending_state[key]
             else:
                 self._discrete -= 1
             out.append(event)
         if out:
-            self.last_seq = out[-1].seq
+            # Test events carry no Seq (0): the resume point is the last real one.
+            last = out[-1].seq or max(e.seq for e in out)
+            self.last_seq = max(self.last_seq, last)
             self.delivered += len(out)
         return out
 
@@ -139,6 +167,7 @@ class Subscription:
             self._queue.clear()
             self._pending_state.clear()
             self._discrete = 0
+            self._state = 0
             self._wake()
 
     def _wake(self) -> None:

@@ -75,6 +75,7 @@ class StreamQuery:
     types: frozenset[str] | None
     since_seq: int | None
     snapshot: bool
+    include_test: bool = False  # `include_test=1`: also the test events (the gallery's previews)
 
 
 def parse_types(value: Any, where: str) -> frozenset[str] | None:
@@ -99,8 +100,18 @@ def parse_types(value: Any, where: str) -> frozenset[str] | None:
     return frozenset(out) if out else None
 
 
+def _flag(query: Mapping[str, str], name: str) -> bool:
+    value = query.get(name, "0").strip().lower()
+    if value not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise StreamRequestError(name, f"{value[:40]!r} must be 1 or 0")
+    return value in ("1", "true", "yes")
+
+
 def parse_query(query: Mapping[str, str]) -> StreamQuery:
-    """Read `types`, `since_seq` and `snapshot` from the connect URL (raises StreamRequestError)."""
+    """Read `types`, `since_seq`, `snapshot` and `include_test` from the connect URL.
+
+    Raises StreamRequestError naming the parameter.
+    """
     types = parse_types(query.get("types"), "types")
     since_seq: int | None = None
     raw_since = query.get("since_seq")
@@ -111,10 +122,7 @@ def parse_query(query: Mapping[str, str]) -> StreamQuery:
             raise StreamRequestError("since_seq", f"{raw_since[:40]!r} is not an integer") from None
         if not 0 <= since_seq <= MAX_SEQ:
             raise StreamRequestError("since_seq", f"must be from 0 to {MAX_SEQ}")
-    flag = query.get("snapshot", "0").strip().lower()
-    if flag not in ("", "0", "1", "true", "false", "yes", "no"):
-        raise StreamRequestError("snapshot", f"{flag[:40]!r} must be 1 or 0")
-    return StreamQuery(types, since_seq, flag in ("1", "true", "yes"))
+    return StreamQuery(types, since_seq, _flag(query, "snapshot"), _flag(query, "include_test"))
 
 
 def error_frame(code: str, message: str) -> bytes:
@@ -336,7 +344,8 @@ class StreamClient:
         query = self._query
         assert query is not None and self.transport is not None
         first = self._snapshot(query.types) if query.snapshot else None
-        self.sub = self.bus.hub.subscribe(types=query.types, since_seq=query.since_seq, name=self.name)
+        self.sub = self.bus.hub.subscribe(types=query.types, since_seq=query.since_seq, name=self.name,
+                                          include_test=query.include_test)
         if self.ws.compress:
             self._writer = asyncio.create_task(self._write_loop(first), name=f"ws-writer {self.name}")
             return
@@ -367,7 +376,7 @@ class StreamClient:
             transport.write(b"".join([part for event in batch
                                       for part in (text_frame_header(len(event.raw)), event.raw)]))
             if transport.get_write_buffer_size() > high_water:
-                self._paused = True
+                self._paused = sub.paused = True  # a paused reader is behind: its state is coalesced
                 self._background(self._resume_when_writable())
                 return
 
@@ -380,6 +389,8 @@ class StreamClient:
         except ConnectionError:
             return
         self._paused = False
+        if self.sub is not None:
+            self.sub.paused = False
         self.pump()
 
     async def _close_behind(self, reason: str) -> None:
@@ -422,7 +433,9 @@ class StreamClient:
                     await send(event.raw, text)
                 # Flow control once per batch: see _wait_writable.
                 if self._buffered() > self.options.high_water:
+                    sub.paused = True  # behind while the socket drains: state is coalesced
                     await self._wait_writable()
+                    sub.paused = False
         except SubscriptionClosed as exc:
             log.info("websocket %s closed: %s", self.name, exc.reason)
             await self.close(CLOSE_POLICY, exc.reason)

@@ -88,7 +88,7 @@
     (specs || []).forEach(function (spec) { values[spec.name] = spec.default; byName[spec.name] = spec; });
     var seen = {};
     params.forEach(function (raw, key) {
-      if (key === "token" || seen[key]) return;
+      if (key === "token" || key === "preview" || seen[key]) return;
       seen[key] = true;
       var spec = byName[key];
       if (!spec) {
@@ -215,6 +215,8 @@
     if (this.types.length) params.set("types", this.types.join(","));
     if (this.lastSeq !== null) params.set("since_seq", String(this.lastSeq));
     if (token) params.set("token", token);
+    // A gallery preview (?preview=1) also gets the test events its "Send test events" button makes.
+    if (query.get("preview") === "1") params.set("include_test", "1");
     return proto + "//" + window.location.host + (this.options.path || config.ws || "/ws") + "?" + params;
   };
 

@@ -102,12 +102,17 @@
       });
       return withToken(params);
     }
+    // The preview also shows test events (?preview=1); the OBS URL does not, so a test never shows on stream.
+    function previewUrl() {
+      var q = query();
+      q.set("preview", "1");
+      return window.location.origin + overlay.url + "?" + q.toString();
+    }
     function update() {
       var q = query().toString();
-      var url = window.location.origin + overlay.url + (q ? "?" + q : "");
-      urlInput.value = url;
+      urlInput.value = window.location.origin + overlay.url + (q ? "?" + q : "");
       clearTimeout(timer);
-      timer = setTimeout(function () { if (iframe.src !== url) iframe.src = url; }, 250);
+      timer = setTimeout(function () { var url = previewUrl(); if (iframe.src !== url) iframe.src = url; }, 250);
     }
 
     var groups = {};
@@ -142,7 +147,7 @@
           .catch(function (err) { console.warn("test events failed", err); });
       });
     }
-    // The alerts card also fires a real alert through the server's queue (alerts/routes.py).
+    // The alerts card also fires a test alert through the server's (test) queue (alerts/routes.py).
     var alertTest = el.querySelector("button.alert-test");
     if (alertTest) {
       alertTest.addEventListener("click", function () {
@@ -162,7 +167,7 @@
     if (window.ResizeObserver) new ResizeObserver(fit).observe(preview);
     fit();
     update();
-    iframe.src = urlInput.value;
+    iframe.src = previewUrl();
   }
 
   document.querySelectorAll("article.card").forEach(card);

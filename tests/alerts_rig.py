@@ -26,6 +26,7 @@ class Rig:
         # (monotonic time shown, Data) of every alert event, in order.
         self.shown: list[tuple[float, dict[str, Any]]] = []
         self.bus.hub.add_listener(self._record)
+        self.bus.hub.add_test_listener(self._record)  # test alerts too (they only reach previews)
 
     def _record(self, event: Any) -> None:
         if event.type == "alert":

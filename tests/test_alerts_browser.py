@@ -38,7 +38,7 @@ async def post(bus: Any, path: str, body: Any) -> Any:
 
 async def test_test_alert_shows_its_message_and_plays_its_sound(browser: Any, buses: BusMaker) -> None:
     bus = await buses.make()
-    page, console = await open_overlay(browser, bus, "alerts")
+    page, console = await open_overlay(browser, bus, "alerts", "preview=1")  # test alerts: previews only
     fired = await post(bus, "/api/alerts/test", {"rule": "boss_defeated"})
     await page.wait_for_selector(".alert .message", timeout=10_000)
     assert await page.text_content(".alert .message") == fired["alert"]["message"]
@@ -92,7 +92,8 @@ async def test_dashboard_test_alert_button_goes_through_the_queue(browser: Any, 
     await page.click("#alert-test")
     await page.wait_for_function("document.getElementById('alert-result').textContent.length > 0")
     assert await page.text_content("#alert-result") == "queued: Died in Deep Docks (3 in a row)"
-    assert bus.alerts.queue.history[-1]["rule"] == "death"
+    assert bus.alerts.test_queue.history[-1]["rule"] == "death"  # the test queue, never the stream's
+    assert not bus.alerts.queue.history
     await page.close()
 
 
@@ -102,10 +103,11 @@ async def test_gallery_test_alert_button_goes_through_the_queue(browser: Any, bu
     await page.goto(bus.url() + "/overlays")
     await page.click("#card-alerts button.alert-test")
     await eventually(lambda: _fired(bus), what="the gallery's test alert")
-    last = bus.alerts.queue.history[-1]
+    last = bus.alerts.test_queue.history[-1]
     assert last["rule"] == "boss_defeated" and last["test"] is True
+    assert not bus.alerts.queue.history
     await page.close()
 
 
 async def _fired(bus: Any) -> bool:
-    return bool(bus.alerts.queue.history)
+    return bool(bus.alerts.test_queue.history)

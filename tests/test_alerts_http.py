@@ -27,11 +27,13 @@ async def test_get_alerts_and_fire_a_test_alert(bus_factory: Any) -> None:
         assert fired["success"] is True and fired["outcome"] == "queued"
         assert fired["alert"]["message"] == "Lace defeated in 1:23.4 - NEW BEST!"
         assert fired["alert"]["test"] is True
-        await wait_until(lambda: bus.alerts.queue.current is not None)
+        await wait_until(lambda: bus.alerts.test_queue.current is not None)
         async with http.get(bus.url() + "/api/alerts") as resp:
             body = await resp.json()
-        assert body["current"]["rule"] == "boss_defeated"
-        assert body["history"][-1]["status"] == "shown"
+        # A test alert has its own queue: the stream's alert slot stays free for real alerts.
+        assert body["current"] is None and body["history"] == []
+        assert body["test"]["current"]["rule"] == "boss_defeated"
+        assert body["test"]["history"][-1]["status"] == "shown"
         async with http.get(bus.url() + "/api/status") as resp:
             status = await resp.json()
         assert "alerts" in orjson.dumps(status).decode()
@@ -92,14 +94,15 @@ async def test_game_events_become_alert_events_on_the_websocket(bus_factory: Any
 async def test_queue_runs_on_the_bus_clock(bus_factory: Any) -> None:
     clock = ManualClock()
     bus = await bus_factory(clock=clock)
+    queue = bus.alerts.test_queue
     for _ in range(3):
         bus.alerts.fire_test("low_health")
-    await wait_until(lambda: bus.alerts.queue.current is not None)
+    await wait_until(lambda: queue.current is not None)
     await clock.advance(3.0)  # low_health: 3 s on screen, then the 0.5 s gap
-    assert bus.alerts.queue.current is None and len(bus.alerts.queue.pending) == 2
+    assert queue.current is None and len(queue.pending) == 2
     await clock.advance(0.5)
-    await wait_until(lambda: bus.alerts.queue.current is not None)
-    assert len(bus.alerts.queue.pending) == 1
+    await wait_until(lambda: queue.current is not None)
+    assert len(queue.pending) == 1
 
 
 async def test_pause_and_clear_routes(bus_factory: Any) -> None:
@@ -112,7 +115,7 @@ async def test_pause_and_clear_routes(bus_factory: Any) -> None:
                 assert resp.status == 200
         async with http.get(bus.url() + "/api/alerts") as resp:
             body = await resp.json()
-        assert body["paused"] is True and body["current"] is None and len(body["queue"]) == 2
+        assert body["paused"] is True and body["current"] is None and len(body["test"]["queue"]) == 2
         async with http.post(bus.url() + "/api/alerts/clear") as resp:
             assert (await resp.json())["cleared"] == 2
         async with http.post(bus.url() + "/api/alerts/pause", json={"paused": "no"}) as resp:

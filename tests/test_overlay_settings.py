@@ -177,9 +177,12 @@ async def test_pages_carry_the_token_to_assets_and_the_socket(overlay_bus) -> No
         async with http.get(f"{base}/api/overlays?token=s3cret") as r:
             catalog = await r.json()
         assert {o["name"] for o in catalog["overlays"]} >= BUILTINS
+        preview = overlay_bus.hub.subscribe(include_test=True)
         async with http.post(f"{base}/api/overlays/alerts/test?token=s3cret") as r:
             assert (await r.json())["published"] == 1
-        assert overlay_bus.hub.latest("alert").data["message"].startswith("Test alert")
+        [shown] = preview.get_nowait()  # a test event: previews get it, the history does not
+        assert shown.data["message"].startswith("Test alert") and shown.is_test
+        assert overlay_bus.hub.latest("alert") is None
         async with http.get(f"{base}/overlays/nope?token=s3cret") as r:
             assert r.status == 404
 

@@ -42,7 +42,10 @@ def test_demo_prints_urls_serves_and_exports(tmp_path: Path) -> None:
         assert rows["Overlays"].endswith("/overlays")
         assert rows["Event"].startswith("ws://127.0.0.1:")
         assert rows["Timer"].startswith("127.0.0.1:")
-        assert rows["Export"] == str(tmp_path / "DataExport")
+        # The demo keeps apart from real play: its own export folder and state files, said up front.
+        assert rows["Export"] == str(tmp_path / "DataExport" / "demo")
+        state_row = next(line for line in lines if line.lstrip().startswith("State "))
+        assert str(tmp_path / "dxbus-demo-state.json") in state_row and "demo" in state_row
 
         state: dict = {}
         while time.monotonic() < deadline:  # simulated play reaches the state
@@ -56,10 +59,13 @@ def test_demo_prints_urls_serves_and_exports(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         rc = proc.wait(timeout=30)
     assert rc == 0
-    files = list((tmp_path / "DataExport").glob("metrics_*.ndjson"))
+    files = list((tmp_path / "DataExport" / "demo").glob("metrics_*.ndjson"))
     events = [json.loads(line) for f in files for line in f.read_text("utf-8").splitlines()]
     types = {e["EventType"] for e in events}
     assert {"scene_transition", "player_update", "timing_update"} <= types
+    assert {e.get("Origin") for e in events} == {"demo"}  # every line says where it came from
+    assert not (tmp_path / "dxbus-state.json").exists()  # real play's history never written
+    assert not (tmp_path / "dxbus.lock").exists()  # the folder is free again
 
 
 async def test_simulator_starts_after_the_ports(bus_factory: BusFactory) -> None:

@@ -75,8 +75,12 @@ def test_replay_keeps_away_from_the_live_files() -> None:
     from dxbus.cli import config_from_args
 
     parser = make_parser()
+    from dxbus.assemble import keep_apart
+
     config = config_from_args(parser.parse_args(["replay", "x.ndjson", "--config", "/dev/null"]))
-    assert config.state.file == "dxbus-replay-state.json"
+    # The replay's state and split bests live in memory only (build_bus), never in the real files.
+    apart = keep_apart(config, "replay")
+    assert apart.state.file == "" and apart.timer.bests_file == ""
     assert Path(config.file_export.directory) == Path("DataExport/replay")
     config = config_from_args(parser.parse_args(["replay", "x.ndjson", "--export-dir", "Mine"]))
     assert config.file_export.directory == "Mine"

@@ -138,6 +138,7 @@ async def test_connection_limit_and_disabled_port(bus_factory) -> None:
     assert await line(reader) == b"ERROR:CONNECTION_LIMIT\n"
     assert await line(reader) == b""
     kept.close()
+    await bus.stop()  # one bus per folder: the next one starts where this one ran
     off = await bus_factory({"TCP": {"EnableTcpServer": False}})
     assert "tcp" not in off.ports
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import dataclasses
 import logging
 import re
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
-from ..events import Draft, Event, EventError
+from ..events import REPLAY, Draft, Event, EventError
 from ..http_errors import error_response, json_response
 from ..hub import Hub
 from .ndjson_reader import BadLine, read_records
@@ -115,7 +116,7 @@ def publish_replayed(hub: Hub, draft: Draft) -> Event | None:
     A recording holds what a bus already published (thinned to its rate) or what the game wrote;
     at speed 10 the bus's rate limiter would otherwise drop nine in ten of them.
     """
-    return hub.publish(draft, thin=False)
+    return hub.publish(dataclasses.replace(draft, origin=REPLAY), thin=False)
 
 
 class SeekError(ValueError):

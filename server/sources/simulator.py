@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import Clock
 from ..collection import CollectionPolicy
 from ..config import ConfigError
+from ..events import DEMO
 from ..tasks import cancel_and_wait
 from ..world import Boss, World, load_world
 
@@ -628,7 +629,7 @@ class Simulator:
         self._started = 0.0
 
     def _publish(self, event_type: str, data: dict[str, Any]) -> None:
-        self.hub.emit(event_type, data)
+        self.hub.emit(event_type, data, origin=DEMO)
 
     async def start(self) -> None:
         """Start playing (the first events go out at once)."""
