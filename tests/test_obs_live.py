@@ -428,6 +428,7 @@ async def test_studio_mode_switches_preview_or_program(bus_factory: Any, obs: Ob
 
         await wait_for(preview_is_a, "the preview to switch")
         assert await obs.program() == "Gameplay"  # the streamer presses Transition
+        await bus.stop()  # one bus per folder: the second one starts where this one ran
         other = await start_bus(bus_factory, obs_overrides(obs.inst, rules, StudioMode="program"))
         room(other, "B_1")
         await program_is(obs, "Scene B")
