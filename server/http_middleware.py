@@ -137,7 +137,7 @@ class HttpGuard:
             )
             response.force_close()  # the unread body is discarded, never buffered
             return response
-        if request.can_read_body and request.method not in READ_METHODS:
+        if request.body_exists and request.method not in READ_METHODS:
             await self._read_body(request)
         return await handler(request)
 

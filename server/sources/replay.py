@@ -423,7 +423,7 @@ def _ok(body: Any) -> web.Response:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
+    if not request.body_exists:  # the gate has already read the body (can_read_body is then False)
         return {}
     try:
         body = orjson.loads(await request.read())
