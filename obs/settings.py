@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from dxbus.config import Section
+from dxbus.config_base import Section
 
 Seconds = Annotated[float, Field(ge=0, le=86_400)]
 

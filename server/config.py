@@ -11,19 +11,19 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic.alias_generators import to_pascal
+from pydantic import Field, ValidationError, field_validator
 
-# 0 asks the OS for a free port (tests); the bound port is reported in `Bus.ports`.
-Port = Annotated[int, Field(ge=0, le=65535)]
+from dxbus.alerts.config import AlertsSection
+from dxbus.obs.settings import ObsSection
+from dxbus.obs.text_files import TextFilesSection
+from dxbus.overlays.config import OverlaysSection
+from dxbus.speedrun.settings import LiveSplitSection, TimerSection
 
+# Section, Port and ConfigError live in a leaf module so the features can subclass Section without
+# importing this one (which imports them); they are re-exported here.
+from .config_base import ConfigError, Port, Section
 
-class Section(BaseModel):
-    """A config section: PascalCase keys in the file, unknown keys rejected."""
-
-    model_config = ConfigDict(
-        alias_generator=to_pascal, populate_by_name=True, extra="forbid", validate_assignment=True
-    )
+__all__ = ["Config", "ConfigError", "Port", "Section", "describe_errors", "load_config"]
 
 
 class GeneralSection(Section):
@@ -95,14 +95,6 @@ class StateSection(Section):
     save_interval_seconds: Annotated[float, Field(ge=0.1, le=3600)] = 5.0
 
 
-# Feature sections live in their packages; they subclass Section, so import them after it.
-from dxbus.alerts.config import AlertsSection  # noqa: E402
-from dxbus.obs.settings import ObsSection  # noqa: E402
-from dxbus.obs.text_files import TextFilesSection  # noqa: E402
-from dxbus.overlays.config import OverlaysSection  # noqa: E402
-from dxbus.speedrun.settings import LiveSplitSection, TimerSection  # noqa: E402
-
-
 class Config(Section):
     """The whole file."""
 
@@ -120,10 +112,6 @@ class Config(Section):
     obs: ObsSection = Field(default_factory=ObsSection, alias="OBS")
     timer: TimerSection = Field(default_factory=TimerSection)
     live_split: LiveSplitSection = Field(default_factory=LiveSplitSection)
-
-
-class ConfigError(Exception):
-    """A configuration problem, worded for the person who wrote the file."""
 
 
 def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from ..config import Port, Section
+from ..config_base import Port, Section
 from .route import Condition, RouteSpec, SplitSpec, load_route, parse_route
 
 
