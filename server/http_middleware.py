@@ -18,13 +18,13 @@ from aiohttp import web
 
 from .app import Bus
 from .http_errors import ApiError, error_response, from_api_error, from_http_exception
-from .security import RateLimiter, origin_allowed, presented_token, token_matches
+from .security import RateDecision, RateLimiter, origin_allowed, presented_token, token_matches
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-RATE_KEY = web.RequestKey("dxbus_rate", object)
+RATE_KEY = web.RequestKey("dxbus_rate", RateDecision)
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="dxbus"'}
 CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -102,7 +102,7 @@ class HttpGuard:
             headers["Access-Control-Allow-Private-Network"] = "true"
         decision = request.get(RATE_KEY)
         if decision is not None:
-            headers.update(decision.headers())  # type: ignore[attr-defined]
+            headers.update(decision.headers())
 
     # -- 2. gate ---------------------------------------------------------------------------------
     @web.middleware
@@ -111,7 +111,8 @@ class HttpGuard:
         origin = request.headers.get("Origin")
         if not origin_allowed(self.origins, origin):
             # Browsers would hide the reply anyway; refusing also stops cross-site POSTs (CSRF).
-            raise ApiError(403, "ORIGIN_NOT_ALLOWED", f"origin {origin[:100]!r} is not in AllowedOrigins")
+            shown = str(origin)[:100]  # not None here: a request without Origin is always allowed
+            raise ApiError(403, "ORIGIN_NOT_ALLOWED", f"origin {shown!r} is not in AllowedOrigins")
         if self.bus.stopping:
             raise ApiError(503, "SHUTTING_DOWN", "the bus is stopping", headers={"Retry-After": "5"})
         if is_websocket_upgrade(request):

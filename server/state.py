@@ -252,8 +252,8 @@ class SessionState:
             self.revision += 1
         elif phase == "phase_change":
             if self.fight is not None and self.fight.boss == boss:
-                number = data.get("phase_number", data.get("new_phase"))
-                self.fight.phase = int(number) if _num(number) else self.fight.phase + 1
+                number = _num(data.get("phase_number", data.get("new_phase")))
+                self.fight.phase = int(number) if number else self.fight.phase + 1
         elif phase in ("defeated", "defeat"):
             self._defeated(boss, None, now)
 
