@@ -21,7 +21,7 @@ from dxbus.speedrun.settings import LiveSplitSection, TimerSection
 
 # Section, Port and ConfigError live in a leaf module so the features can subclass Section without
 # importing this one (which imports them); they are re-exported here.
-from .config_base import ConfigError, Port, Section
+from .config_base import ConfigError, Port, Section, did_you_mean
 
 __all__ = ["Config", "ConfigError", "Port", "Section", "describe_errors", "load_config"]
 
@@ -139,10 +139,12 @@ def describe_errors(exc: ValidationError, source: str) -> str:
     lines = []
     for err in exc.errors():
         loc = [str(part) for part in err["loc"]]
-        where = f"[{loc[0]}] {'.'.join(loc[1:])}" if len(loc) > 1 else f"[{loc[0]}]" if loc else ""
+        # List items count from 1, as people (and `dxbus obs explain`) count: `[OBS] Rules.1.Scene`.
+        shown = [str(part + 1) if isinstance(part, int) else str(part) for part in err["loc"]]
+        where = f"[{shown[0]}] {'.'.join(shown[1:])}" if len(shown) > 1 else f"[{shown[0]}]" if shown else ""
         message = err["msg"]
         if err["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = ("unknown section" if len(loc) == 1 else "unknown key") + _nearest(loc)
         got = "" if err["type"] in ("extra_forbidden", "missing") else f" = {_clip(err.get('input'))}"
         lines.append(f"{source}: {where}{got}: {message}{_allowed(loc)}")
     return "\n".join(lines)
@@ -154,21 +156,41 @@ def _clip(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 5] + " ...)"
 
 
-def _allowed(loc: list[str]) -> str:
-    """The documented range of the field at `loc`, if it has one."""
+def _model_in(annotation: Any) -> Any:
+    """The section model inside `X`, `X | None` or `list[X]`; None for plain values."""
+    while annotation is not None and not hasattr(annotation, "model_fields"):
+        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        annotation = args[0] if args else None
+    return annotation
+
+
+def _field_at(loc: list[str]) -> tuple[Any, Any]:
+    """(the model holding the last part of `loc`, that field or None); (None, None) off the map."""
     model: Any = Config
     field = None
-    for part in loc:
-        if part.isdigit() and typing.get_args(model):  # an item of a list of sections ([[OBS.Rules]])
-            model = typing.get_args(model)[0]
+    for n, part in enumerate(loc):
+        if part.isdigit() and field is not None:  # an item of a list of sections ([[OBS.Rules]])
             continue
-        if not hasattr(model, "model_fields"):
-            return ""
-        fields = {f.alias or name: f for name, f in model.model_fields.items()}
-        field = fields.get(part)
+        model = _model_in(field.annotation) if field is not None else model
+        if model is None:
+            return None, None
+        field = {f.alias or name: f for name, f in model.model_fields.items()}.get(part)
         if field is None:
-            return ""
-        model = field.annotation
+            return (model, None) if n == len(loc) - 1 else (None, None)
+    return model, field
+
+
+def _nearest(loc: list[str]) -> str:
+    """For an unknown key or section: the known name nearest to it (`did you mean Port?`)."""
+    model, _ = _field_at(loc)
+    if model is None:
+        return ""
+    return did_you_mean(loc[-1], [f.alias or name for name, f in model.model_fields.items()])
+
+
+def _allowed(loc: list[str]) -> str:
+    """The documented range of the field at `loc`, if it has one."""
+    _, field = _field_at(loc)
     if field is None:
         return ""
     bounds = {}

@@ -6,6 +6,8 @@ sections, and the features subclass `Section` from here, so neither has to be im
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,3 +27,10 @@ class Section(BaseModel):
 
 class ConfigError(Exception):
     """A configuration problem, worded for the person who wrote the file."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """` (did you mean Port?)` for the nearest known name (case-insensitive), else ``."""
+    known = {choice.casefold(): choice for choice in choices}
+    near = difflib.get_close_matches(word.casefold(), list(known), n=1, cutoff=0.6)
+    return f" (did you mean {known[near[0]]}?)" if near else ""
