@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from dxbus.config import Section
+from dxbus.config_base import Section
 
 Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "contains", "regex"]
 FieldType = Literal["any", "number", "string", "boolean", "list"]

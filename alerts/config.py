@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from dxbus.config import Section
+from dxbus.config_base import Section
 from dxbus.events import EVENT_TYPE_PATTERN
 
 from .conditions import Condition

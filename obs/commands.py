@@ -39,6 +39,10 @@ def add_obs_command(commands: Any) -> None:
                              "which one matches first (and would switch the scene), and why the others "
                              "do not. OBS is not contacted.")
     explain.add_argument("room", metavar="ROOM", help="a room (Unity scene) name, e.g. Bone_05")
+    # Also after the subcommand (`dxbus obs explain ROOM --config my.toml`); SUPPRESS keeps a value
+    # given before it (`dxbus obs --config my.toml explain ROOM`).
+    explain.add_argument("--config", type=Path, metavar="PATH", default=argparse.SUPPRESS,
+                         help="TOML config file (default: ./dxbus.toml if it exists)")
 
 
 def parse_obs_url(value: str) -> tuple[str, int]:

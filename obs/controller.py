@@ -455,7 +455,7 @@ class ObsService:
 
     def _check_missing(self) -> None:
         have = set(self.scenes)
-        missing = {}
+        missing: dict[str, list[int]] = {}
         for rule in self.rules.rules:
             if rule.scene and rule.scene not in have:
                 missing.setdefault(rule.scene, []).append(rule.index)

@@ -110,7 +110,7 @@ def compile_rule(index: int, spec: RuleSection) -> Rule:
 
 def compile_rules(section: ObsSection) -> list[Rule]:
     """All rules of the `[OBS]` section in evaluation order (`Rules`, then `SceneMap`)."""
-    return [compile_rule(i, spec) for i, spec in enumerate(section.all_rules(), start=1)]
+    return [compile_rule(number, spec) for number, spec in section.numbered_rules()]
 
 
 @dataclass

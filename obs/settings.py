@@ -14,7 +14,8 @@ Scene = "Boss Fight Scene"
 
 Rules are checked in the order written; the first one that matches decides the scene.
 A rule that cannot work (bad regex, two match kinds, unknown keys) is left out with one clear message
-naming `[OBS] Rules.N.Key` (logged at start-up, shown in `/api/status` and by `dxbus config` and
+naming `[OBS] Rules.N.Key` (N counts from 1 in file order, as logs and `explain` do; a rule left out
+does not renumber the ones after it) (logged at start-up, shown in `/api/status` and by `dxbus config` and
 `dxbus obs explain`): a typo in one rule must not take the overlays off a live stream. A bad value in
 the section itself is still a start-up `ConfigError`.
 """
@@ -26,7 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from dxbus.config import Section
+from dxbus.config_base import Section, did_you_mean
 
 Seconds = Annotated[float, Field(ge=0, le=86_400)]
 
@@ -135,6 +136,9 @@ class ObsSection(Section):
     rules: list[RuleSection] = Field(default_factory=list)
     # What was wrong with the rules left out, one line each.
     _rule_errors: list[str] = PrivateAttr(default_factory=list)
+    # The file position (from 1) of each rule kept, and how many the file had.
+    _rule_numbers: list[int] = PrivateAttr(default_factory=list)
+    _rules_written: int = PrivateAttr(default=0)
 
     @property
     def rule_errors(self) -> list[str]:
@@ -145,21 +149,27 @@ class ObsSection(Section):
     @classmethod
     def _leave_out_bad_rules(cls, data: Any, handler: Any) -> ObsSection:
         errors: list[str] = []
+        numbers: list[int] = []
+        written = 0
         if isinstance(data, dict):
             key = "Rules" if "Rules" in data else "rules"
             raw_rules = data.get(key)
             if isinstance(raw_rules, list):
                 good = []
-                for index, raw in enumerate(raw_rules):
+                written = len(raw_rules)
+                for number, raw in enumerate(raw_rules, start=1):
                     try:
                         RuleSection.model_validate(raw)
                     except ValidationError as exc:
-                        errors += [_rule_error(index, err) for err in exc.errors()]
+                        errors += [_rule_error(number, err) for err in exc.errors()]
                     else:
                         good.append(raw)
+                        numbers.append(number)
                 data = {**data, key: good}
         section = handler(data)
         section._rule_errors = errors
+        section._rule_numbers = numbers
+        section._rules_written = written
         return section
 
     @model_validator(mode="after")
@@ -167,6 +177,19 @@ class ObsSection(Section):
         if self.reconnect_max_seconds < self.reconnect_min_seconds:
             raise ValueError("ReconnectMaxSeconds must be >= ReconnectMinSeconds")
         return self
+
+    def numbered_rules(self) -> list[tuple[int, RuleSection]]:
+        """`all_rules()` with each rule's number as people count it: its place in the file, from 1.
+
+        A rule left out keeps its number taken, so "rule 6" is the sixth `[[OBS.Rules]]` written;
+        `SceneMap` entries come after every written rule.
+        """
+        numbers = self._rule_numbers if len(self._rule_numbers) == len(self.rules) else []
+        if not numbers:  # rules given in code, not read from a file
+            numbers = list(range(1, len(self.rules) + 1))
+        written = max(self._rules_written, len(self.rules))
+        mapped = range(written + 1, written + 1 + len(self.scene_map))
+        return list(zip([*numbers, *mapped], self.all_rules(), strict=True))
 
     def all_rules(self) -> list[RuleSection]:
         """Rules in evaluation order: `Rules` as written, then `SceneMap` entries as Contains rules."""
@@ -177,10 +200,13 @@ class ObsSection(Section):
         return [*self.rules, *mapped]
 
 
-def _rule_error(index: int, err: Any) -> str:
-    """`[OBS] Rules.0.Regex = '(': invalid regular expression ...; the rule is left out`."""
-    loc = ".".join(str(part) for part in err["loc"])
-    where = f"[OBS] Rules.{index}" + (f".{loc}" if loc else "")
+def _rule_error(number: int, err: Any) -> str:
+    """`[OBS] Rules.1.Regex = '(': invalid regular expression ...; the rule is left out` (from 1)."""
+    loc = ".".join(str(part + 1 if isinstance(part, int) else part) for part in err["loc"])
+    where = f"[OBS] Rules.{number}" + (f".{loc}" if loc else "")
     got = "" if err["type"] in ("extra_forbidden", "missing") else f" = {err.get('input')!r}"
-    message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        keys = [f.alias or name for name, f in RuleSection.model_fields.items()]
+        message = "unknown key" + (did_you_mean(str(err["loc"][-1]), keys) if len(err["loc"]) == 1 else "")
     return f"{where}{got}: {message}; this rule is left out"

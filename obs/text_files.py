@@ -36,7 +36,7 @@ from pydantic import Field, field_validator
 
 from dxbus.alerts.templates import TemplateProblem, check_template, render
 from dxbus.clock import Clock
-from dxbus.config import Section
+from dxbus.config_base import Section
 from dxbus.events import Event
 from dxbus.tasks import cancel_and_wait
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dxbus.config import Section
+from dxbus.config_base import Section
 
 
 class OverlaysSection(Section):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import json
 import logging
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +52,8 @@ def make_parser() -> argparse.ArgumentParser:
         "with overlays, alerts, OBS control and speedrun timing.",
     )
     parser.add_argument("--version", action="version", version=f"dxbus {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # Not required: a bare `dxbus` prints this help instead of a usage error.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the bus (ingest only, or from --tail/--relay)",
                                 description="Run the bus. Events arrive by POST /api/events, "
@@ -157,9 +162,60 @@ def print_config(args: argparse.Namespace) -> int:
     return 2 if config.obs.rule_errors else 0
 
 
+def running_bus_url(config: Config, timeout: float = 1.0) -> str | None:
+    """The dashboard URL of a dxbus already serving on the configured HTTP port, else None.
+
+    Asks its `/api/status` (with the configured token): only a dxbus answers with an `instance_id`.
+    """
+    host = config.http.bind_address
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "localhost", "") else host
+    url = f"http://{host}:{config.http.port}/"
+    request = urllib.request.Request(url + "api/status")
+    if config.security.auth_token:
+        request.add_header("Authorization", f"Bearer {config.security.auth_token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            body = json.loads(reply.read())
+    except (OSError, ValueError):
+        return None
+    return url if isinstance(body, dict) and "instance_id" in body else None
+
+
+def saved_files(config: Config, options: RunOptions, base_dir: Path, since: float) -> list[str]:
+    """What this run left on disk (written since `since`, epoch seconds), one phrase each."""
+    def path(configured: str | Path) -> Path:
+        p = Path(configured).expanduser()
+        return p if p.is_absolute() else base_dir / p
+
+    def written(p: Path) -> bool:
+        try:
+            return p.stat().st_mtime >= since - 1  # coarse file-system clocks
+        except OSError:
+            return False
+
+    out = []
+    state = path(config.state.file)
+    if written(state):
+        out.append(f"session counters (deaths, boss attempts) in {state}")
+    if config.timer.enabled and config.timer.bests_file and written(bests := path(config.timer.bests_file)):
+        out.append(f"splits and best segments in {bests}")
+    if config.file_export.enable_file_export:
+        export = path(config.file_export.directory)
+        files = [f for f in export.glob("*.ndjson") if written(f)] if export.is_dir() else []
+        if files:
+            out.append(f"events in {len(files)} export file{'s' if len(files) > 1 else ''} in {export}")
+    if options.record is not None and written(record := path(options.record)):
+        out.append(f"the recording {record}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `dxbus` console script."""
-    args = make_parser().parse_args(argv)
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     logging.basicConfig(
         level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -174,19 +230,29 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "bus", None):  # `dxbus livesplit --bus HOST:PORT`: only the bridge
             return run_livesplit_standalone(args, config)
         # Building checks what needs the file system too (e.g. alert sound files).
-        bus = build_bus(config, options_from_args(args))
+        options = options_from_args(args)
+        bus = build_bus(config, options)
         bus.add(Banner(bus))  # last: prints the URLs once every port is bound
         bus.add(FreezeStartup())  # after everything started: see dxbus.gc_freeze
     except ConfigError as exc:
         print(f"dxbus: configuration error\n{exc}", file=sys.stderr)
         return 2
+    started = time.time()
     try:
         asyncio.run(bus.run_forever())
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl+C: asyncio.run cancelled run_forever, which stopped every service
     except OSError as exc:
-        print(f"dxbus: {exc}", file=sys.stderr)
+        if exc.errno == errno.EADDRINUSE and (url := running_bus_url(config)) is not None:
+            print(f"dxbus is already running at {url} (stop it first, or start this one with other "
+                  "ports: --http-port, --ws-port, --tcp-port)", file=sys.stderr)
+        else:
+            print(f"dxbus: {exc}", file=sys.stderr)
         return 1
+    # The services have stopped (and flushed) by now: say what is on disk.
+    saved = saved_files(config, options, bus.base_dir, started)
+    print("dxbus stopped; " + ("saved " + "; ".join(saved) if saved else "nothing was saved") + ".",
+          flush=True)
     return 0
 
 

@@ -11,19 +11,19 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic.alias_generators import to_pascal
+from pydantic import Field, ValidationError, field_validator
 
-# 0 asks the OS for a free port (tests); the bound port is reported in `Bus.ports`.
-Port = Annotated[int, Field(ge=0, le=65535)]
+from dxbus.alerts.config import AlertsSection
+from dxbus.obs.settings import ObsSection
+from dxbus.obs.text_files import TextFilesSection
+from dxbus.overlays.config import OverlaysSection
+from dxbus.speedrun.settings import LiveSplitSection, TimerSection
 
+# Section, Port and ConfigError live in a leaf module so the features can subclass Section without
+# importing this one (which imports them); they are re-exported here.
+from .config_base import ConfigError, Port, Section, did_you_mean
 
-class Section(BaseModel):
-    """A config section: PascalCase keys in the file, unknown keys rejected."""
-
-    model_config = ConfigDict(
-        alias_generator=to_pascal, populate_by_name=True, extra="forbid", validate_assignment=True
-    )
+__all__ = ["Config", "ConfigError", "Port", "Section", "describe_errors", "load_config"]
 
 
 class GeneralSection(Section):
@@ -114,14 +114,6 @@ class FactsSection(Section):
     kill_pairing_seconds: Annotated[float, Field(ge=0.5, le=300)] = 30.0
 
 
-# Feature sections live in their packages; they subclass Section, so import them after it.
-from dxbus.alerts.config import AlertsSection  # noqa: E402
-from dxbus.obs.settings import ObsSection  # noqa: E402
-from dxbus.obs.text_files import TextFilesSection  # noqa: E402
-from dxbus.overlays.config import OverlaysSection  # noqa: E402
-from dxbus.speedrun.settings import LiveSplitSection, TimerSection  # noqa: E402
-
-
 class Config(Section):
     """The whole file."""
 
@@ -140,10 +132,6 @@ class Config(Section):
     obs: ObsSection = Field(default_factory=ObsSection, alias="OBS")
     timer: TimerSection = Field(default_factory=TimerSection)
     live_split: LiveSplitSection = Field(default_factory=LiveSplitSection)
-
-
-class ConfigError(Exception):
-    """A configuration problem, worded for the person who wrote the file."""
 
 
 def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
@@ -171,10 +159,12 @@ def describe_errors(exc: ValidationError, source: str) -> str:
     lines = []
     for err in exc.errors():
         loc = [str(part) for part in err["loc"]]
-        where = f"[{loc[0]}] {'.'.join(loc[1:])}" if len(loc) > 1 else f"[{loc[0]}]" if loc else ""
+        # List items count from 1, as people (and `dxbus obs explain`) count: `[OBS] Rules.1.Scene`.
+        shown = [str(part + 1) if isinstance(part, int) else str(part) for part in err["loc"]]
+        where = f"[{shown[0]}] {'.'.join(shown[1:])}" if len(shown) > 1 else f"[{shown[0]}]" if shown else ""
         message = err["msg"]
         if err["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = ("unknown section" if len(loc) == 1 else "unknown key") + _nearest(loc)
         got = "" if err["type"] in ("extra_forbidden", "missing") else f" = {_clip(err.get('input'))}"
         lines.append(f"{source}: {where}{got}: {message}{_allowed(loc)}")
     return "\n".join(lines)
@@ -186,21 +176,41 @@ def _clip(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 5] + " ...)"
 
 
-def _allowed(loc: list[str]) -> str:
-    """The documented range of the field at `loc`, if it has one."""
+def _model_in(annotation: Any) -> Any:
+    """The section model inside `X`, `X | None` or `list[X]`; None for plain values."""
+    while annotation is not None and not hasattr(annotation, "model_fields"):
+        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        annotation = args[0] if args else None
+    return annotation
+
+
+def _field_at(loc: list[str]) -> tuple[Any, Any]:
+    """(the model holding the last part of `loc`, that field or None); (None, None) off the map."""
     model: Any = Config
     field = None
-    for part in loc:
-        if part.isdigit() and typing.get_args(model):  # an item of a list of sections ([[OBS.Rules]])
-            model = typing.get_args(model)[0]
+    for n, part in enumerate(loc):
+        if part.isdigit() and field is not None:  # an item of a list of sections ([[OBS.Rules]])
             continue
-        if not hasattr(model, "model_fields"):
-            return ""
-        fields = {f.alias or name: f for name, f in model.model_fields.items()}
-        field = fields.get(part)
+        model = _model_in(field.annotation) if field is not None else model
+        if model is None:
+            return None, None
+        field = {f.alias or name: f for name, f in model.model_fields.items()}.get(part)
         if field is None:
-            return ""
-        model = field.annotation
+            return (model, None) if n == len(loc) - 1 else (None, None)
+    return model, field
+
+
+def _nearest(loc: list[str]) -> str:
+    """For an unknown key or section: the known name nearest to it (`did you mean Port?`)."""
+    model, _ = _field_at(loc)
+    if model is None:
+        return ""
+    return did_you_mean(loc[-1], [f.alias or name for name, f in model.model_fields.items()])
+
+
+def _allowed(loc: list[str]) -> str:
+    """The documented range of the field at `loc`, if it has one."""
+    _, field = _field_at(loc)
     if field is None:
         return ""
     bounds = {}

@@ -59,7 +59,7 @@ def apply_configure(
     changes: dict[str, tuple[Setting, Any]] = {}
     warnings: list[str] = []
     for key, value in body.items():
-        name = ALIASES.get(key, key)
+        name = ALIASES.get(str(key), str(key))
         setting = SETTINGS.get(name)
         if setting is None:
             warnings.append(f"unknown field {key!r} ignored; known fields: {', '.join(SETTINGS)}")

@@ -405,9 +405,10 @@ class StreamClient:
     def _snapshot(self, types: frozenset[str] | None) -> bytes:
         hub = self.bus.hub
         state: Any = {}
-        if getattr(self.bus, "state", None) is not None:
+        session = getattr(self.bus, "state", None)
+        if session is not None:
             try:
-                state = self.bus.state.snapshot()
+                state = session.snapshot()
             except Exception:  # the stream must not depend on another part being healthy
                 log.exception("session state snapshot failed; sending an empty state")
         latest = {t: orjson.Fragment(e.raw) for t, e in hub.latest_by_type().items()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
+import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -91,3 +94,52 @@ def chromium_path() -> str:
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         pytest.fail("Debian's chromium is not installed (apt-get install chromium)")
     return CHROMIUM
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """Live (not zombie) descendants of `root`: {pid: command line}, from /proc."""
+    parents: dict[int, int] = {}
+    states: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        states[int(entry)], parents[int(entry)] = fields[0], int(fields[1])
+    found: dict[int, str] = {}
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in found:
+                frontier.append(pid)
+                if states[pid] != "Z":
+                    try:
+                        with open(f"/proc/{pid}/cmdline", "rb") as cmd:
+                            found[pid] = cmd.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                    except OSError:
+                        continue
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind() -> Any:
+    """At the end of the session (per xdist worker), no process a test started may still run.
+
+    Torn down after every module fixture (browsers, OBS); what is left gets a few seconds to exit,
+    then is killed and reported as an error, so a leak never passes silently.
+    """
+    yield
+    deadline = time.monotonic() + 5
+    while (left := _descendants(os.getpid())) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if left:
+        pytest.fail("processes left running by the tests (killed now):\n"
+                    + "\n".join(f"  {pid}: {cmd}" for pid, cmd in left.items()), pytrace=False)
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import struct
 import time
 import zlib
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from conftest import CHROMIUM, CHROMIUM_ARGS, bus_overrides
 
@@ -144,6 +146,32 @@ def png_alpha(png: bytes) -> Callable[[int, int], int]:
     return lambda x, y: rows[y][x * 4 + 3]
 
 
+# bus.js warns like this when a query setting is unknown or invalid and falls back to the default.
+SETTING_WARNING = re.compile(r"^\[dxbus\] overlay .*(unknown setting|: setting )")
+# Setting warnings seen in the current test's pages (checked by `no_setting_warnings`).
+setting_warnings: list[str] = []
+
+
+class WatchedBrowser:
+    """The module's Chromium; every page it opens reports setting warnings to `setting_warnings`."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+    async def new_page(self, **kwargs: Any) -> Any:
+        page = await self._browser.new_page(**kwargs)
+
+        def check(msg: Any) -> None:
+            if msg.type == "warning" and SETTING_WARNING.search(msg.text):
+                setting_warnings.append(f"{page.url}: {msg.text}")
+
+        page.on("console", check)
+        return page
+
+
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def browser() -> Any:
     """One Chromium per test module (launching is the slow part)."""
@@ -151,8 +179,22 @@ async def browser() -> Any:
 
     async with async_playwright() as p:
         chromium = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
+        yield WatchedBrowser(chromium)
         await chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def no_setting_warnings(request: pytest.FixtureRequest) -> Any:
+    """A browser test fails on any overlay setting warning, unless marked `setting_warnings`.
+
+    A fallen-back setting is a page that looks right by accident: the test meant another value.
+    """
+    setting_warnings.clear()
+    yield
+    seen, allowed = list(setting_warnings), request.node.get_closest_marker("setting_warnings")
+    setting_warnings.clear()
+    if seen and allowed is None:
+        pytest.fail("overlay setting warnings in the console:\n" + "\n".join(seen), pytrace=False)
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ("[HTTP]\nPort = 70000", "(allowed: 0 to 65535)"),
         ("[HTTP]\nPort = \"eighty\"", "[HTTP] Port = 'eighty'"),
         ("[HTTP]\nPrt = 8080", "[HTTP] Prt: unknown key"),
-        ("[Nope]\nX = 1", "[Nope]: unknown key"),
+        ("[Nope]\nX = 1", "[Nope]: unknown section"),
         ("[FileExport]\nFormat = \"CSV\"", "only NDJSON is supported"),
         ("[Security\n", "not valid TOML"),
     ],

@@ -252,12 +252,21 @@ async def test_boss_fight_switches_and_returns(bus_factory: Any, obs: Obs) -> No
     bus = await start_bus(bus_factory, obs_overrides(obs.inst, rules))
     bus.hub.emit("boss_encounter", {"boss_name": "Moss Mother", "phase": "start"})
     await program_is(obs, "Boss Fight Scene")
+    # OBS answers GetCurrentProgramScene before our own reply is processed: wait for the record, or
+    # the fight's end would land while the switch is in flight ("ended during the switch").
+    await wait_for(lambda: switched_by(bus, "rule 1 (On boss) matched boss fight"), "the switch recorded")
     bus.hub.emit("boss_encounter", {"boss_name": "Moss Mother", "phase": "phase_change"})
     bus.hub.emit("boss_defeated", {"boss_name": "Moss Mother", "time": 61.5})
     await program_is(obs, "Gameplay")
-    # OBS answers GetCurrentProgramScene before our own reply is processed: wait for the record.
-    await wait_for(lambda: bus.status_providers["obs"]()["last_switches"][0]["reason"].startswith(
-        "return after rule 1 (On boss) ended (boss_defeated"), "the return to be recorded")
+    await wait_for(lambda: switched_by(bus, "return after rule 1 (On boss) ended (boss_defeated"),
+                   "the return recorded")
+
+
+def switched_by(bus: Any, reason: str) -> bool:
+    """Whether the newest switch record is a done switch whose reason starts with `reason`."""
+    switches = bus.status_providers["obs"]()["last_switches"]
+    newest = switches[0] if switches else {}
+    return newest.get("outcome") == "switched" and newest.get("reason", "").startswith(reason)
 
 
 async def test_manual_switch_pauses_automation(bus_factory: Any, obs: Obs) -> None:

@@ -87,10 +87,10 @@ def test_bad_rules_are_left_out_with_a_message_naming_the_key() -> None:
     assert [r.scene for r in bad.rules] == ["Boss"]  # the good rule still works
     errors = bad.rule_errors
     assert len(errors) == 4
-    assert errors[0].startswith("[OBS] Rules.0.Regex = '(': invalid regular expression")
-    assert "Rules.1" in errors[1] and "at most one of" in errors[1]
-    assert "Rules.2" in errors[2] and "needs a Scene or an action" in errors[2]
-    assert errors[3] == "[OBS] Rules.3.Scne: unknown key; this rule is left out"
+    assert errors[0].startswith("[OBS] Rules.1.Regex = '(': invalid regular expression")
+    assert "Rules.2" in errors[1] and "at most one of" in errors[1]
+    assert "Rules.3" in errors[2] and "needs a Scene or an action" in errors[2]
+    assert errors[3] == "[OBS] Rules.4.Scne: unknown key (did you mean Scene?); this rule is left out"
     with pytest.raises(ConfigError, match="preview"):  # the section itself is still checked strictly
         section(StudioMode="both")
 

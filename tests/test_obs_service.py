@@ -80,7 +80,7 @@ async def test_a_bad_rule_is_one_message_and_the_bus_keeps_serving(
     rules = [{"Regex": "Boss_(", "Scene": "Boss Fight Scene"}, {"Prefix": "Boss_", "Scene": "Boss"}]
     bus = await bus_factory(overrides={"OBS": {"DryRun": True, "Rules": rules}}, clock=ManualClock())
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert errors == ["[OBS] Rules.0.Regex = 'Boss_(': invalid regular expression: missing ), "
+    assert errors == ["[OBS] Rules.1.Regex = 'Boss_(': invalid regular expression: missing ), "
                       "unterminated subpattern at position 5; this rule is left out"]
     async with aiohttp.ClientSession() as http:
         async with http.get(bus.url("http") + "/overlays/hp") as page:
@@ -125,7 +125,7 @@ def test_obs_explain_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert out.rstrip().endswith(result)
     config.write_text('[[OBS.Rules]]\nRegex = "("\nScene = "A"\n', encoding="utf-8")
     assert main(["obs", "--config", str(config), "explain", "X"]) == 2
-    assert "[OBS] Rules.0.Regex = '(': invalid regular expression" in capsys.readouterr().err
+    assert "[OBS] Rules.1.Regex = '(': invalid regular expression" in capsys.readouterr().err
 
 
 EVIL_SCENE = "<img src=x onerror=alert(1)>"

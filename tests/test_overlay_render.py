@@ -164,22 +164,47 @@ async def test_session_stats(browser: Any, buses: BusMaker) -> None:
 async def test_alert_renders_message_as_text_with_animation_and_sound(browser: Any, buses: BusMaker) -> None:
     bus = await buses.make()
     page, console = await open_overlay(browser, bus, "alerts")
+    # An alert lives 0.4 s: record each one as it is added (a lasting trace), never race its removal.
+    await page.evaluate(ALERT_RECORDER)
     bus.hub.emit("alert", {"id": "t1", "rule": "test", "message": "Hit <b>x3</b> & more",
                            "sound": "death.wav", "volume": 0.5, "duration": 0.4, "style": "boss",
                            "priority": 1, "count": 3})
-    await page.wait_for_selector(".alert.style-boss", timeout=5000)
-    assert await page.text_content(".alert .message") == "Hit <b>x3</b> & more"
-    assert await page.text_content(".alert .count") == "\u00d73"
-    assert await page.locator(".alert b").count() == 0
+    await page.wait_for_function("window.seenAlerts.length === 1", timeout=5000)
+    seen = await page.evaluate("window.seenAlerts[0]")
+    assert "style-boss" in seen["classes"]
+    assert seen["message"] == "Hit <b>x3</b> & more" and seen["count"] == "\u00d73"
+    assert seen["bold"] == 0  # text, never HTML
+    assert seen["animations"] >= 1  # it pops in
     sound = await page.evaluate("[DXBus.sound.last.dataset.src, DXBus.sound.last.volume]")
     assert sound == ["/static/sounds/death.wav", 0.5]
     # shown for its duration, then gone
     await page.wait_for_function("document.querySelectorAll('.alert').length === 0", timeout=5000)
+    assert await page.get_attribute("#alerts", "data-shown") == "1"
     # a sound outside /static is refused, the alert still shows
     bus.hub.emit("alert", {"message": "evil", "sound": "http://evil.example/x.mp3", "duration": 0.3})
-    await page.wait_for_selector(".alert", timeout=5000)
-    assert any("sounds are served from /static/sounds/" in w for w in console.of("warning"))
+    await page.wait_for_function("window.seenAlerts.length === 2", timeout=5000)
+    assert await page.evaluate("window.seenAlerts[1].message") == "evil"
+
+    async def warned() -> bool:
+        return any("sounds are served from /static/sounds/" in w for w in console.of("warning"))
+
+    await eventually(warned, what="the sound warning")
     await page.close()
+
+
+# Records every alert element as the page adds it: classes, text, badge, animations started.
+ALERT_RECORDER = """() => {
+  window.seenAlerts = [];
+  new MutationObserver((changes) => changes.forEach((change) => change.addedNodes.forEach((el) => {
+    if (!el.classList || !el.classList.contains("alert")) return;
+    const count = el.querySelector(".count");
+    window.seenAlerts.push({
+      classes: el.className, message: el.querySelector(".message").textContent,
+      count: count ? count.textContent : null, bold: el.querySelectorAll("b").length,
+      animations: el.getAnimations().length,
+    });
+  }))).observe(document.getElementById("alerts"), { childList: true });
+}"""
 
 
 async def test_background_is_transparent(browser: Any, buses: BusMaker) -> None:
@@ -199,6 +224,7 @@ async def test_background_is_transparent(browser: Any, buses: BusMaker) -> None:
     await page.close()
 
 
+@pytest.mark.setting_warnings
 async def test_bad_settings_fall_back_with_console_warnings(browser: Any, buses: BusMaker) -> None:
     bus = await buses.make()
     await emit_state(bus, "player_update", {"health_current": 3, "health_max": 5})

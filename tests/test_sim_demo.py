@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 from conftest import BusFactory
+from dxbus_process import dxbus_process
 
 from dxbus.assemble import RunOptions
 from dxbus.clock import ManualClock
@@ -19,22 +18,11 @@ from dxbus.sources.simulator import Simulator
 
 
 def test_demo_prints_urls_serves_and_exports(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dxbus.cli", "demo", "--http-port", "0", "--ws-port", "0",
-         "--tcp-port", "0", "--seed", "7", "--speed", "20"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-            if line.startswith("Press Ctrl+C"):
-                break
+    # Stopped by SIGTERM (what service managers send; SIGINT may be ignored by a background runner),
+    # and killed by the context manager whatever happens: the demo never outlives the test.
+    args = ["demo", "--http-port", "0", "--ws-port", "0", "--tcp-port", "0", "--seed", "7", "--speed", "20"]
+    with dxbus_process(args, tmp_path) as proc:
+        lines = proc.wait_for_line("Press Ctrl+C")
         text = "\n".join(lines)
         assert "fed by the Silksong simulator (seed 7, speed 20x)" in text
         rows = {line.split()[0]: line.split()[-1] for line in lines if line.startswith("  ")}
@@ -48,16 +36,15 @@ def test_demo_prints_urls_serves_and_exports(tmp_path: Path) -> None:
         assert str(tmp_path / "dxbus-demo-state.json") in state_row and "demo" in state_row
 
         state: dict = {}
-        while time.monotonic() < deadline:  # simulated play reaches the state
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # simulated play reaches the state (a real process: poll)
             with urllib.request.urlopen(rows["Dashboard"] + "api/state", timeout=5) as reply:
                 state = json.loads(reply.read())
             if state["scene"]["rooms_visited"] >= 2:
                 break
             time.sleep(0.2)
         assert state["scene"]["rooms_visited"] >= 2 and state["scene"]["area"]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        rc = proc.wait(timeout=30)
+        rc, _ = proc.finish(signal.SIGTERM)
     assert rc == 0
     files = list((tmp_path / "DataExport" / "demo").glob("metrics_*.ndjson"))
     events = [json.loads(line) for f in files for line in f.read_text("utf-8").splitlines()]

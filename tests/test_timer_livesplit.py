@@ -19,8 +19,17 @@ from dxbus.app import Bus
 from dxbus.clock import ManualClock
 from dxbus.config import load_config
 from dxbus.speedrun.cli import parse_address
-from dxbus.speedrun.livesplit import LiveSplitBridge, TimerPortFeed, livesplit_lines, parse_timer_line
+from dxbus.speedrun.livesplit import (
+    LiveSplitBridge,
+    PendingCommand,
+    TimerPortFeed,
+    delivered_prefix,
+    livesplit_lines,
+    parse_timer_line,
+)
 
+# The getters the bridge asks (on connecting, and as the acknowledgement of each batch).
+QUERIES = ("getcurrenttimerphase", "getsplitindex")
 SNIPPET = Path(__file__).parent / "usage_guide" / "livesplit_bridge.py"
 ROUTE = """
 name = "Bridge test"
@@ -154,10 +163,10 @@ async def test_builtin_bridge_drives_livesplit_and_survives_a_restart(bus_factor
         "LiveSplit": {"Enabled": True, "Port": livesplit.port, "ReconnectMinSeconds": 0.25,
                       "ReconnectMaxSeconds": 1.0, "CommandExpirySeconds": 5.0}})
     await wait_until(lambda: bus.status_providers["livesplit"]()["state"] == "connected", clock=clock)
-    assert livesplit.lines == ["getcurrenttimerphase"]
+    assert livesplit.lines == ["getcurrenttimerphase", "getsplitindex"]
     await play_run(bus, clock)
     await wait_until(lambda: livesplit.timer.index == 2)
-    sent = [line for line in livesplit.lines if line != "getcurrenttimerphase"]
+    sent = [line for line in livesplit.lines if line not in QUERIES]
     assert sent == ["starttimer", "setgametime 0.000",
                     "pausegametime", "setgametime 11.000", "unpausegametime", "setgametime 41.000",
                     "split", "pausegametime", "setgametime 47.000", "unpausegametime", "split"]
@@ -182,7 +191,7 @@ async def test_builtin_bridge_drives_livesplit_and_survives_a_restart(bus_factor
         # The Bell Beast split's game time: 47 s at Bone Bottom plus the time the clock moved since.
         last = next(s for s in bus.services if s.name == "timer").engine.run.splits[-1]
         assert last.game > 57
-        assert [line for line in restarted.lines if line != "getcurrenttimerphase"] == [
+        assert [line for line in restarted.lines if line not in QUERIES] == [
             f"setgametime {last.game:.3f}", "split"]
     finally:
         await restarted.stop()
@@ -238,7 +247,7 @@ async def test_standalone_bridge_reads_port_9090_like_the_snippet(bus_factory, l
         with contextlib.suppress(Exception):
             await feed.stop()
         await bridge.stop()
-    assert [line for line in livesplit.lines if line != "getcurrenttimerphase"] == [
+    assert [line for line in livesplit.lines if line not in QUERIES] == [
         "starttimer", "pausegametime", "setgametime 11.000", "unpausegametime", "setgametime 41.000",
         "split", "pausegametime", "setgametime 47.000", "unpausegametime", "split"]
 
@@ -253,3 +262,76 @@ async def test_bus_starts_without_livesplit_and_says_so(bus_factory) -> None:
     assert status["state"] == "disconnected" and "cannot connect" in status["last_error"]
     bus.hub.emit("timer_command", {"command": "split", "value": None, "source": "manual"})
     assert bus.status_providers["livesplit"]()["queued"] == 1  # kept for CommandExpirySeconds
+
+
+async def bridge_waiting(bridge: LiveSplitBridge, clock: ManualClock) -> None:
+    """Until the bridge's loop sleeps on the clock again (a connect attempt takes real time)."""
+    await wait_until(lambda: clock.pending >= 1 and bridge.state != "connecting")
+
+
+async def test_a_split_livesplit_took_before_the_link_dropped_is_not_sent_again(livesplit) -> None:
+    """LiveSplit takes the split, then the connection fails before it answers: one split, not two."""
+    clock = ManualClock()
+    settings = load_config(None, {"LiveSplit": {"Port": livesplit.port}}).live_split
+    bridge = LiveSplitBridge(settings, clock)
+    await bridge.start()
+    try:
+        await wait_until(lambda: bridge.state == "connected")
+        bridge.submit({"command": "start"})
+        await wait_until(lambda: livesplit.timer.phase == "Running" and bridge.status()["queued"] == 0)
+        await wait_until(lambda: bridge.status()["commands_sent"] == 1)
+        livesplit.hang_up_after.add("split")
+        bridge.submit({"command": "split"})
+        await wait_until(lambda: livesplit.connections == 2, clock=clock)  # reconnected
+        await wait_until(lambda: bridge.state == "connected" and bridge.status()["queued"] == 0)
+        bridge.submit({"command": "reset"})
+        await wait_until(lambda: "reset" in livesplit.lines)
+        assert [line for line in livesplit.lines if line not in QUERIES] == ["starttimer", "split", "reset"]
+        assert livesplit.timer.split_times[0] is not None and livesplit.timer.split_times[1] is None
+        assert bridge.status()["commands_dropped"] == 0
+    finally:
+        await bridge.stop()
+
+
+async def test_a_split_made_as_livesplit_goes_away_arrives_after_a_short_outage(livesplit) -> None:
+    """LiveSplit gone for 2.2 s, expiry 3 s: the bridge keeps retrying and the split still arrives."""
+    clock = ManualClock()
+    settings = load_config(None, {"LiveSplit": {"Port": livesplit.port}}).live_split
+    assert (settings.reconnect_min_seconds, settings.command_expiry_seconds) == (0.5, 3.0)  # defaults
+    bridge = LiveSplitBridge(settings, clock)
+    await bridge.start()
+    port, timer = livesplit.port, livesplit.timer
+    back = FakeLiveSplitServer(port=port)
+    back.timer = timer
+    try:
+        await wait_until(lambda: bridge.state == "connected")
+        bridge.submit({"command": "start"})
+        await wait_until(lambda: bridge.status()["commands_sent"] == 1)
+        await livesplit.stop()
+        await wait_until(lambda: bridge.state == "disconnected")
+        bridge.submit({"command": "split"})  # t = 0: the start of the outage
+        for _ in range(22):
+            await bridge_waiting(bridge, clock)
+            await clock.advance(0.1)
+        await back.start()  # t = 2.2
+        for _ in range(8):  # up to t = 3.0, the split's expiry
+            await bridge_waiting(bridge, clock)
+            await clock.advance(0.1)
+        await wait_until(lambda: "split" in back.lines)
+        assert timer.index == 1 and bridge.status()["commands_dropped"] == 0
+    finally:
+        await bridge.stop()
+        await back.stop()
+
+
+@pytest.mark.parametrize(("before", "labels", "observed", "taken"), [
+    (0, ["split"], 1, 1),  # LiveSplit took it
+    (0, ["split"], 0, 0),  # it missed it: send again
+    (0, ["time", "split", "split"], 1, 2),  # the first split landed, the second did not
+    (-1, ["start", "split", "reset", "start"], 0, 4),  # ambiguous: assume more landed, never double
+    (2, ["split"], 7, None),  # someone moved LiveSplit's timer: drop, never guess
+])
+def test_unacknowledged_commands_are_settled_by_the_split_index(before, labels, observed, taken) -> None:
+    lines = {"start": ["starttimer"], "split": ["split"], "reset": ["reset"], "time": ["setgametime 1.000"]}
+    batch = [PendingCommand(0.0, lines[label], label) for label in labels]
+    assert delivered_prefix(before, batch, observed) == taken

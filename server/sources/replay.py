@@ -233,8 +233,8 @@ class ReplaySource:
         self.paused = False
         self._reschedule()
 
-    def set_speed(self, speed: float) -> None:
-        """Change the speed from the current moment on."""
+    def set_speed(self, speed: object) -> None:
+        """Change the speed from the current moment on (a number in the allowed range, else SeekError)."""
         speed = _check_speed(speed)
         self._anchor_t = self._now_t()
         self._anchor_mono = self.clock.monotonic()

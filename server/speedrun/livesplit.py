@@ -3,8 +3,15 @@
 LiveSplit's server reads UTF-8 command lines (we end them with `\\r\\n`, which every version accepts)
 and only getter commands reply, so the bridge follows every batch of commands with
 `getcurrenttimerphase`: the reply proves the connection is alive and tells where the timer stands.
-When LiveSplit is gone the bridge reconnects with a doubling backoff; a command that could not be
-delivered within `CommandExpirySeconds` is dropped (logged), never sent late.
+When LiveSplit is gone the bridge reconnects with a doubling backoff, and every `ReconnectMinSeconds`
+while a command waits; a command that could not be delivered within `CommandExpirySeconds` is dropped
+(logged), never sent late.
+
+Nothing written is sent twice blindly: a doubled split is worse than a missed one. Commands written
+but not yet acknowledged are held apart; after a reconnect the bridge asks `getsplitindex` and
+compares it with the index those commands lead to: what LiveSplit took is done, only what it
+provably missed is sent again, and if the index fits neither (someone used LiveSplit meanwhile) the
+unacknowledged commands are dropped and logged.
 
 Mapping (ours -> LiveSplit): start -> `starttimer` (+ `setgametime 0.000` when the route keeps game
 time), split -> `split` (or `startorsplit`), skip -> `skipsplit`, reset -> `reset`, pause/resume ->
@@ -33,6 +40,7 @@ from .settings import LiveSplitSection
 log = logging.getLogger(__name__)
 
 PHASE_QUERY = "getcurrenttimerphase"
+INDEX_QUERY = "getsplitindex"
 PHASES = frozenset({"NotRunning", "Running", "Ended", "Paused"})
 REPLY_TIMEOUT = 3.0  # seconds LiveSplit gets to answer a getter
 CONNECT_TIMEOUT = 5.0
@@ -88,10 +96,40 @@ def parse_timer_line(line: str) -> dict[str, Any] | None:
 
 
 @dataclass(slots=True)
-class _Pending:
+class PendingCommand:
+    """One `timer_command` as LiveSplit lines, and when it was submitted (for the expiry)."""
+
     at: float
     lines: list[str]
     label: str
+
+
+def index_after(index: int, lines: list[str]) -> int:
+    """LiveSplit's split index after `lines` starting from `index` (-1: the timer is not running)."""
+    for line in lines:
+        word = line.split(" ", 1)[0]
+        if word == "starttimer" and index < 0:
+            index = 0
+        elif word == "startorsplit":
+            index = 0 if index < 0 else index + 1
+        elif word in ("split", "skipsplit") and index >= 0:
+            index += 1
+        elif word == "reset":
+            index = -1
+    return index
+
+
+def delivered_prefix(before: int, batch: list[PendingCommand], observed: int) -> int | None:
+    """How many of `batch` (written from split index `before`) LiveSplit took, seeing `observed`.
+
+    The longest prefix that leads to `observed` (a missed split beats a doubled one); None when no
+    prefix does (LiveSplit's timer was moved by someone else, or LiveSplit restarted).
+    """
+    indexes = [before]
+    for item in batch:
+        indexes.append(index_after(indexes[-1], item.lines))
+    matches = [n for n, index in enumerate(indexes) if index == observed]
+    return matches[-1] if matches else None
 
 
 class LiveSplitBridge:
@@ -110,7 +148,10 @@ class LiveSplitBridge:
         self.dropped = 0
         self.last_command: str | None = None
         self.connected_since: float | None = None
-        self._queue: deque[_Pending] = deque()
+        self.split_index: int | None = None  # LiveSplit's, as of the last answer
+        self._queue: deque[PendingCommand] = deque()
+        # Written to LiveSplit, not acknowledged yet: (split index before them, commands).
+        self._unacked: tuple[int | None, list[PendingCommand]] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -130,7 +171,7 @@ class LiveSplitBridge:
                 log.info("LiveSplit: dropped a repeated %s (%.3fs after the last)", command, now - last[1])
                 return
             self._last_split = (command, now)
-        self._queue.append(_Pending(now, lines, command))
+        self._queue.append(PendingCommand(now, lines, command))
         self._wake.set()
 
     def listener(self, event: Any) -> None:
@@ -155,7 +196,8 @@ class LiveSplitBridge:
         return {
             "enabled": True, "state": self.state, "host": self.settings.host, "port": self.settings.port,
             "timer_phase": self.timer_phase, "last_error": self.last_error, "connects": self.connects,
-            "commands_sent": self.sent, "commands_dropped": self.dropped, "queued": len(self._queue),
+            "commands_sent": self.sent, "commands_dropped": self.dropped,
+            "queued": len(self._queue) + (len(self._unacked[1]) if self._unacked else 0),
             "last_command": self.last_command,
             "connected_for": None if since is None else round(self.clock.monotonic() - since, 1),
         }
@@ -176,6 +218,9 @@ class LiveSplitBridge:
                     self._lost(exc, "connection lost")
                 await self._close()
             self._expire()
+            if self._queue or self._unacked:
+                # Something waits to be delivered: keep trying at the shortest interval until it expires.
+                delay = self.settings.reconnect_min_seconds
             await self.clock.sleep(delay)
             delay = min(delay * 2, self.settings.reconnect_max_seconds)
 
@@ -193,6 +238,8 @@ class LiveSplitBridge:
             asyncio.open_connection(self.settings.host, self.settings.port), CONNECT_TIMEOUT)
         self._writer = writer
         await self._ask(reader, writer, PHASE_QUERY)  # only a getter proves someone is listening
+        await self._ask(reader, writer, INDEX_QUERY)
+        self._reconcile()
         self.state = "connected"
         self.connects += 1
         self.connected_since = self.clock.monotonic()
@@ -219,7 +266,31 @@ class LiveSplitBridge:
             if reply not in PHASES:
                 raise ValueError(f"unexpected reply to {query}: {reply[:40]!r}")
             self.timer_phase = reply
+        elif query == INDEX_QUERY:
+            try:
+                self.split_index = int(reply)
+            except ValueError:
+                raise ValueError(f"unexpected reply to {query}: {reply[:40]!r}") from None
         return reply
+
+    def _reconcile(self) -> None:
+        """After a reconnect: settle the unacknowledged commands by LiveSplit's split index."""
+        if self._unacked is None or self.split_index is None:
+            return
+        (before, batch), self._unacked = self._unacked, None
+        taken = None if before is None else delivered_prefix(before, batch, self.split_index)
+        if taken is None:
+            self.dropped += len(batch)
+            log.warning("LiveSplit: split index %d fits none of %s sent before the link dropped; "
+                        "not sending them again", self.split_index, ", ".join(i.label for i in batch))
+            return
+        self.sent += taken
+        if taken:
+            self.last_command = batch[taken - 1].label
+        missed = batch[taken:]
+        if missed:
+            log.info("LiveSplit missed %s; sending again", ", ".join(i.label for i in missed))
+            self._queue.extendleft(reversed(missed))
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
@@ -227,14 +298,14 @@ class LiveSplitBridge:
             if self._queue:
                 batch = list(self._queue)
                 self._queue.clear()
-                try:
-                    for item in batch:
-                        writer.write("".join(f"{line}\r\n" for line in item.lines).encode())
-                    await writer.drain()
-                    await self._ask(reader, writer, PHASE_QUERY)  # the acknowledgement
-                except BaseException:
-                    self._queue.extendleft(reversed(batch))  # retried after reconnecting, unless stale
-                    raise
+                # Held apart until acknowledged; a reconnect settles them by the split index.
+                self._unacked = (self.split_index, batch)
+                for item in batch:
+                    writer.write("".join(f"{line}\r\n" for line in item.lines).encode())
+                await writer.drain()
+                await self._ask(reader, writer, INDEX_QUERY)  # the acknowledgement
+                await self._ask(reader, writer, PHASE_QUERY)
+                self._unacked = None
                 self.sent += len(batch)
                 self.last_command = batch[-1].label
                 continue
@@ -263,6 +334,7 @@ class LiveSplitBridge:
             await self._ask(reader, writer, PHASE_QUERY)
 
     def _expire(self) -> None:
+        """Drop queued commands older than `CommandExpirySeconds`: late is worse than never."""
         limit = self.settings.command_expiry_seconds
         now = self.clock.monotonic()
         while self._queue and now - self._queue[0].at > limit:

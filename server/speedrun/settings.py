@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from ..config import Port, Section
+from ..config_base import Port, Section
 from .route import Condition, RouteSpec, SplitSpec, load_route, parse_route
 
 
@@ -31,6 +31,12 @@ class TimerSection(Section):
     start: list[Condition] | None = None
     reset: list[Condition] | None = None
     splits: list[SplitSpec] | None = None
+
+    @field_validator("start", "reset", mode="before")
+    @classmethod
+    def _one_table(cls, value: Any) -> Any:
+        """`[Timer.Reset]` as one table is one condition, as `[reset]` is in a route file."""
+        return [value] if isinstance(value, dict) else value
 
     def build_route(self, base_dir: Path) -> RouteSpec:
         """The route file (or the default) with this section's keys laid over it."""

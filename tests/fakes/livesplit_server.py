@@ -154,6 +154,9 @@ class FakeLiveSplitServer:
         self.lines: list[str] = []  # every line received, as sent (line end removed)
         self.invalid: list[str] = []
         self.connections = 0
+        # Command words after which the connection drops once, before any later line is answered
+        # (LiveSplit took the command, then the link failed): `server.hang_up_after.add("split")`.
+        self.hang_up_after: set[str] = set()
         self._server: asyncio.Server | None = None
         self._clients: set[asyncio.StreamWriter] = set()
 
@@ -192,7 +195,11 @@ class FakeLiveSplitServer:
                     if match.group() == b"\r" and match.end() == len(buffer):
                         break  # maybe the \r of a \r\n still on its way
                     line, buffer = buffer[:match.start()], buffer[match.end():]
-                    reply = self.execute(line.decode("utf-8"))
+                    text = line.decode("utf-8")
+                    reply = self.execute(text)
+                    if text.split(" ", 1)[0] in self.hang_up_after:
+                        self.hang_up_after.discard(text.split(" ", 1)[0])
+                        return  # the finally clause closes the connection; the rest is never read
                     if reply is not None:
                         writer.write(reply.encode() + b"\n")
                         await writer.drain()
