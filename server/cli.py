@@ -195,7 +195,7 @@ def saved_files(config: Config, options: RunOptions, base_dir: Path, since: floa
 
     out = []
     state = path(config.state.file)
-    if written(state):
+    if config.state.file and written(state):  # "" = kept in memory (replays)
         out.append(f"session counters (deaths, boss attempts) in {state}")
     if config.timer.enabled and config.timer.bests_file and written(bests := path(config.timer.bests_file)):
         out.append(f"splits and best segments in {bests}")
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"dxbus: {exc}", file=sys.stderr)
         return 1
     # The services have stopped (and flushed) by now: say what is on disk.
-    saved = saved_files(config, options, bus.base_dir, started)
+    saved = saved_files(bus.config, options, bus.base_dir, started)  # a demo's own files
     print("dxbus stopped; " + ("saved " + "; ".join(saved) if saved else "nothing was saved") + ".",
           flush=True)
     return 0

@@ -22,12 +22,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 from .app import Bus
 from .gate import READ_METHODS, Gate
 from .http_errors import ApiError, error_response, from_api_error, from_http_exception
+from .security import RateDecision
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-RATE_KEY = web.RequestKey("dxbus_rate", object)
+RATE_KEY = web.RequestKey("dxbus_rate", RateDecision)
 STREAM_PATH = "/ws"
 CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -99,7 +100,7 @@ class HttpGuard:
             headers["Access-Control-Allow-Private-Network"] = "true"
         decision = request.get(RATE_KEY)
         if decision is not None:
-            headers.update(decision.headers())  # type: ignore[attr-defined]
+            headers.update(decision.headers())
 
     # -- 2. guard --------------------------------------------------------------------------------
     @web.middleware

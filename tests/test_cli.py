@@ -94,8 +94,10 @@ def test_ctrl_c_says_what_was_saved(tmp_path: Path) -> None:
     assert rc == 0
     last = out.strip().splitlines()[-1]
     assert last.startswith("dxbus stopped; saved ")
-    assert f"export file in {tmp_path / 'DataExport'}" in last
-    assert f"splits and best segments in {tmp_path / 'dxbus-splits.json'}" in last
+    # A demo keeps its files apart from real play's.
+    assert f"export file in {tmp_path / 'DataExport' / 'demo'}" in last
+    assert f"splits and best segments in {tmp_path / 'dxbus-demo-splits.json'}" in last
     # The counters file is written once there is something to keep (a death, a boss attempt).
-    state = tmp_path / "dxbus-state.json"
+    state = tmp_path / "dxbus-demo-state.json"
+    assert not (tmp_path / "dxbus-state.json").exists()
     assert (f"session counters (deaths, boss attempts) in {state}" in last) == state.exists()
