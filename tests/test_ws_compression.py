@@ -46,8 +46,9 @@ async def test_on_negotiates_no_context_takeover_and_deflates_each_event_once(bu
 
     stream = stream_of(bus)
     before = stream.frames.deflated
-    events = [bus.hub.emit("combat_damage", {"damage": n, "source": "Moss Mother " * n}) for n in (1, 20, 300)]
-    events.append(bus.hub.emit("custom_event", {"text": "x" * 65_400}))  # the 16-bit length form, near the limit
+    events = [bus.hub.emit("combat_damage", {"damage": n, "source": "Moss Mother " * n})
+              for n in (1, 20, 300)]
+    events.append(bus.hub.emit("custom_event", {"text": "x" * 65_400}))  # 16-bit length, near the limit
     assert all(e is not None for e in events)
     for ws in (first, second, plain):
         for event in events:
@@ -120,9 +121,8 @@ CHROMIUM_STREAM = """async (url) => {
 @pytest.mark.browser
 @pytest.mark.parametrize("mode", ["on", "auto"])
 async def test_chromium_receives_every_frame(bus_factory, chromium_path: str, mode: str) -> None:
-    from playwright.async_api import async_playwright
-
     from conftest import CHROMIUM_ARGS
+    from playwright.async_api import async_playwright
 
     bus = await bus_factory({"WebSocket": {"Compression": mode}})
     async with async_playwright() as p:
