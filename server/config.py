@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 import typing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -41,6 +41,9 @@ class WebSocketSection(Section):
     port: Port = 9091
     enable_web_socket_server: bool = True
     client_queue_limit: Annotated[int, Field(ge=16, le=1_000_000)] = 4096
+    # permessage-deflate: "auto" accepts it from clients on other machines only (over loopback it
+    # costs CPU and saves nothing), "on" from every client that offers it, "off" from none.
+    compression: Literal["off", "auto", "on"] = "auto"
 
 
 class TcpSection(Section):
