@@ -20,6 +20,7 @@ from markupsafe import escape
 
 from dxbus.bus import Bus
 from dxbus.events import TEST
+from dxbus.parts import Part
 
 from .assets import Assets
 from .hot_reload import RELOAD_EVENT, OverlayReloader
@@ -177,8 +178,8 @@ def scene_areas() -> dict[str, str]:
     return {name: scene.area for name, scene in load_world().scenes.items() if scene.area}
 
 
-def install_overlays(bus: Bus, overlays_dir: Path | None = None) -> OverlayPages:
-    """Wire the overlays into a bus: routes on the 8080 app, hot reload, status."""
+def overlays_part(bus: Bus, overlays_dir: Path | None = None) -> Part:
+    """The overlays: routes on the 8080 app, hot reload, status."""
     section = getattr(bus.config, "overlays", None)
     configured = getattr(section, "directory", "") if section is not None else ""
     user_dir = overlays_dir or (bus.path(configured) if configured else None)
@@ -189,7 +190,6 @@ def install_overlays(bus: Bus, overlays_dir: Path | None = None) -> OverlayPages
     pages = OverlayPages(bus, registry, assets)
     hot_reload = getattr(section, "hot_reload", True) if section is not None else True
     reloader = OverlayReloader(bus, [*registry.template_dirs, *assets.roots], enabled=hot_reload)
-    bus.add(reloader)
 
     def install(app: web.Application, _bus: Bus) -> None:
         app.router.add_get("/overlays", pages.gallery)
@@ -208,6 +208,4 @@ def install_overlays(bus: Bus, overlays_dir: Path | None = None) -> OverlayPages
             "errors": registry.errors,
         }
 
-    bus.route_installers.append(install)
-    bus.status_providers["overlays"] = status
-    return pages
+    return Part("overlays", services=[reloader], routes=[install], status={"overlays": status})

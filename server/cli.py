@@ -17,10 +17,8 @@ from dxbus.obs.commands import add_obs_arguments, add_obs_command, obs_overrides
 
 from . import __version__
 from .assemble import RunOptions, build_bus
-from .banner import Banner
 from .config import Config, ConfigError, load_config
 from .config_toml import to_toml
-from .gc_freeze import FreezeStartup
 from .speedrun.cli import add_livesplit_command, livesplit_overrides, run_livesplit_standalone
 
 log = logging.getLogger("dxbus")
@@ -232,8 +230,6 @@ def main(argv: list[str] | None = None) -> int:
         # Building checks what needs the file system too (e.g. alert sound files).
         options = options_from_args(args)
         bus = build_bus(config, options)
-        bus.add(Banner(bus))  # last: prints the URLs once every port is bound
-        bus.add(FreezeStartup())  # after everything started: see dxbus.gc_freeze
     except ConfigError as exc:
         print(f"dxbus: configuration error\n{exc}", file=sys.stderr)
         return 2
