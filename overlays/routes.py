@@ -83,8 +83,11 @@ class OverlayPages:
             "ws": "/ws",
         }
         template = self.env.get_template(overlay.template)
+        static = self.static_url(token)
+        own_script = f"overlays/{overlay.name}.js"
         return template.render(
-            overlay=overlay, s=values, page=page, static=self.static_url(token),
+            overlay=overlay, s=values, page=page, static=static,
+            script=static(own_script) if self.assets.find(own_script) else None,
             font_stack=FONT_STACKS.get(str(values.get("font", "sans")), FONT_STACKS["sans"]),
             scene_areas=scene_areas,
         )
