@@ -18,7 +18,7 @@ import jinja2
 from aiohttp import web
 from markupsafe import escape
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.events import TEST
 
 from .assets import Assets
