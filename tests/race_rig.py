@@ -14,8 +14,8 @@ from typing import Any
 from conftest import bus_overrides
 from waiting import wait_until
 
-from dxbus.app import Bus
 from dxbus.assemble import RunOptions, build_bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock
 from dxbus.config import load_config
 from dxbus.race.hub import RaceService, install_race

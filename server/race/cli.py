@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from ..app import Bus
+from ..bus import Bus
 from ..config_base import ConfigError
 from .hub import install_race
 from .push import install_race_push

@@ -30,7 +30,7 @@ from .settings import RaceSettings, RunnerSettings
 from .store import START, MemoryStore, RaceStore, Record, before
 
 if TYPE_CHECKING:
-    from ..app import Bus
+    from ..bus import Bus
     from ..speedrun.route import RouteSpec
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from ..client import BusClient
 from ..tasks import cancel_and_wait
 
 if TYPE_CHECKING:
-    from ..app import Bus
+    from ..bus import Bus
     from .hub import RaceService
 
 log = logging.getLogger(__name__)

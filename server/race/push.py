@@ -29,7 +29,7 @@ from ..subscription import SubscriptionClosed
 from ..tasks import cancel_and_wait
 
 if TYPE_CHECKING:
-    from ..app import Bus
+    from ..bus import Bus
     from .hub import RaceService
 
 log = logging.getLogger(__name__)
