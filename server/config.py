@@ -15,13 +15,13 @@ from pydantic import Field, ValidationError, field_validator
 
 from dxbus.alerts.config import AlertsSection
 from dxbus.obs.settings import ObsSection
-from dxbus.obs.text_files import TextFilesSection
 from dxbus.overlays.config import OverlaysSection
 from dxbus.speedrun.settings import LiveSplitSection, TimerSection
 
 # Section, Port and ConfigError live in a leaf module so the features can subclass Section without
 # importing this one (which imports them); they are re-exported here.
 from .config_base import ConfigError, Port, Section, did_you_mean
+from .text_files import TextFilesSection
 
 __all__ = ["Config", "ConfigError", "Port", "Section", "describe_errors", "load_config"]
 

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
-from .app import Bus
+from .bus import Bus
 from .clock import utc_iso
 from .events import Event
 from .http_errors import ApiError, json_errors

@@ -12,7 +12,7 @@ import pytest
 import websockets
 from waiting import wait_until
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.ws_frames import Deflater, FrameCache, is_loopback, negotiates_deflate
 from dxbus.ws_stream import WebSocketStream
 

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from waiting import wait_until
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock
 from dxbus.ws_stream import StreamOptions, WebSocketStream
 

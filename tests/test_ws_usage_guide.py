@@ -17,7 +17,7 @@ import pytest
 from conftest import CHROMIUM_ARGS
 from waiting import wait_until
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 
 GUIDE = Path(__file__).parent / "usage_guide"
 PLAYER = {"health_current": 4, "health_max": 5, "mp_current": 33, "mp_max": 99,
