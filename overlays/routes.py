@@ -1,7 +1,7 @@
 """HTTP side of the overlays: `/overlays` (gallery), `/overlays/<name>`, `/static/...`, `/api/overlays`.
 
-`install_overlays(bus, overlays_dir)` is called from `build_bus`: it registers the route installer, the
-hot-reload service and the `overlays` status provider.
+`overlays_part(bus, overlays_dir)` is plugged by `build_bus`: the routes, the hot-reload service and the
+`overlays` status provider.
 """
 
 from __future__ import annotations
@@ -84,11 +84,21 @@ class OverlayPages:
             "ws": "/ws",
         }
         template = self.env.get_template(overlay.template)
+        static = self.static_url(token)
+        own_script = f"overlays/{overlay.name}.js"
         return template.render(
-            overlay=overlay, s=values, page=page, static=self.static_url(token),
+            overlay=overlay, s=values, page=page, static=static,
+            script=static(own_script) if self._has_script(overlay, own_script) else None,
             font_stack=FONT_STACKS.get(str(values.get("font", "sans")), FONT_STACKS["sans"]),
             scene_areas=scene_areas,
         )
+
+    def _has_script(self, overlay: Overlay, relative: str) -> bool:
+        # A user overlay that replaces a built-in must not get the built-in's script.
+        found = self.assets.find(relative)
+        if found is None or overlay.builtin:
+            return found is not None
+        return self.assets.user is not None and found.is_relative_to(self.assets.user)
 
     def render_gallery(self, token: str | None) -> str:
         """The gallery: every overlay with a live preview, its settings form and its OBS URL."""

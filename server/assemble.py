@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dxbus.alerts.install import alerts_part
 from dxbus.obs.service import obs_part
@@ -25,6 +26,7 @@ from .folder_lock import folder_lock_parts
 from .gc_freeze import FreezeStartup
 from .http_service import http_part
 from .parts import Part
+from .race.install import race_part
 from .sources.install import recorder_part, sources_part
 from .sources.simulator import simulator_part
 from .speedrun.install import speedrun_part
@@ -32,6 +34,9 @@ from .state import facts_part, state_part
 from .tcp_timer import tcp_timer_part
 from .text_files import text_files_part
 from .ws_stream import websocket_part
+
+if TYPE_CHECKING:
+    from .race.store import RaceStore
 
 
 @dataclass
@@ -49,7 +54,12 @@ class RunOptions:
     replay_from: str | None = None  # a Seq, a time (90s, 1:30) or a scene name
     replay_paused: bool = False
     overlays_dir: Path | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    races: Path | None = None  # `dxbus race RACES.toml`: this bus is a race hub
+    race_redis: str | None = None  # `--redis URL`: the hub shares its races through Redis
+    race_store: RaceStore | None = None  # a store object instead (tests)
+    race: str | None = None  # `--race URL --runner NAME --token T`: this bus pushes to a race hub
+    runner: str | None = None
+    token: str | None = None
 
 
 def build_bus(
@@ -83,6 +93,7 @@ def build_bus(
         obs_part(bus),  # OBS scene rules (only with [OBS] Enabled or DryRun); never blocks start-up
         # Sources: last, after the ports, so no client misses their first events.
         sources_part(bus, options),  # replay, --tail, --relay
+        race_part(bus, options),  # `dxbus race` hub (races, pullers, /api/race) or `--race` pusher
         simulator_part(bus, options.seed, options.speed) if options.simulate else Part("simulator"),
         announce,  # the bound URLs into the lock, so a second bus here can name this one
         Part("banner", services=[Banner(bus)]),  # prints the URLs once every port is bound

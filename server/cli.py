@@ -19,6 +19,7 @@ from . import __version__
 from .assemble import RunOptions, build_bus
 from .config import Config, ConfigError, load_config
 from .config_toml import to_toml
+from .race.cli import add_race_command, add_race_push_arguments
 from .speedrun.cli import add_livesplit_command, livesplit_overrides, run_livesplit_standalone
 
 log = logging.getLogger("dxbus")
@@ -64,6 +65,7 @@ def make_parser() -> argparse.ArgumentParser:
                        help="follow the newest metrics_*.ndjson the game writes in DIR")
     serve.add_argument("--relay", metavar="URL",
                        help="relay the original mod's WebSocket, e.g. ws://localhost:9091")
+    add_race_push_arguments(serve)
 
     demo = commands.add_parser("demo", help="run the bus fed by the Silksong simulator",
                                description="Run the bus fed by a simulator of real Silksong play, "
@@ -73,6 +75,7 @@ def make_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, help="simulator seed, to reproduce a run")
     demo.add_argument("--speed", type=float, default=1.0, help="time compression (default 1)")
     demo.add_argument("--record", type=Path, metavar="FILE", help="append every event to FILE as NDJSON")
+    add_race_push_arguments(demo)
 
     replay = commands.add_parser(
         "replay", help="run the bus fed by NDJSON recordings",
@@ -90,6 +93,7 @@ def make_parser() -> argparse.ArgumentParser:
     replay.add_argument("--pause", action="store_true", help="start paused (step with POST /api/replay/step)")
     add_obs_command(commands)
     add_livesplit_command(commands, _add_common)
+    add_race_command(commands, _add_common)
 
     config = commands.add_parser(
         "config", help="check a config file and print the effective configuration",
@@ -143,6 +147,12 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
     options.record = getattr(args, "record", None)
     options.tail = getattr(args, "tail", None)
     options.relay = getattr(args, "relay", None)
+    if args.command == "race":  # `dxbus race RACES.toml`: this bus is a race hub
+        options.races = args.races
+        options.race_redis = args.redis
+    options.race = getattr(args, "race", None)  # `--race URL`: this bus pushes to a race hub
+    options.runner = getattr(args, "runner", None)
+    options.token = getattr(args, "token", None)
     return options
 
 
