@@ -21,6 +21,7 @@ from .banner import Banner
 from .config import Config, ConfigError, load_config
 from .config_toml import to_toml
 from .gc_freeze import FreezeStartup
+from .report.command import add_report_command, run_report
 from .speedrun.cli import add_livesplit_command, livesplit_overrides, run_livesplit_standalone
 
 log = logging.getLogger("dxbus")
@@ -92,6 +93,7 @@ def make_parser() -> argparse.ArgumentParser:
     replay.add_argument("--pause", action="store_true", help="start paused (step with POST /api/replay/step)")
     add_obs_command(commands)
     add_livesplit_command(commands, _add_common)
+    add_report_command(commands)
 
     config = commands.add_parser(
         "config", help="check a config file and print the effective configuration",
@@ -223,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "obs":
         return run_obs_command(args)
+    if args.command == "report":
+        return run_report(args)
     if args.command == "config":
         return print_config(args)
     try:
