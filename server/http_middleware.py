@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from .app import Bus
+from .bus import Bus
 from .gate import READ_METHODS, Gate
 from .http_errors import ApiError, error_response, from_api_error, from_http_exception
 from .security import RateDecision
