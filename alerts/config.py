@@ -30,9 +30,9 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from dxbus.config_base import Section
 from dxbus.events import EVENT_TYPE_PATTERN
+from dxbus.text_templates import TemplateProblem, check_template
 
 from .conditions import Condition
-from .templates import TemplateProblem, check_template
 
 Seconds = Annotated[float, Field(ge=0, le=3600)]
 Volume = Annotated[float, Field(ge=0, le=1)]

@@ -13,13 +13,13 @@ from typing import Any
 from dxbus.config import ConfigError
 from dxbus.events import TEST, Event
 from dxbus.facts import Fact, install_facts
+from dxbus.text_templates import render
 
 from .conditions import all_match
 from .config import AlertSpec, AlertsSection, Rule, Variation
 from .detectors import SAMPLES, DetectorSet, Trigger, WorldView
 from .queue import Alert, AlertQueue
 from .sounds import SoundLibrary, SoundMissing
-from .templates import render
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from watchfiles import Change, DefaultFilter, awatch
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 
 log = logging.getLogger(__name__)
 

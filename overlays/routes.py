@@ -20,7 +20,7 @@ import jinja2
 from aiohttp import web
 
 from dxbus import error_page
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.events import TEST
 
 from .assets import Assets
@@ -86,11 +86,21 @@ class OverlayPages:
             "ws": "/ws",
         }
         template = self.env.get_template(overlay.template)
+        static = self.static_url(token)
+        own_script = f"overlays/{overlay.name}.js"
         return template.render(
-            overlay=overlay, s=values, page=page, static=self.static_url(token),
+            overlay=overlay, s=values, page=page, static=static,
+            script=static(own_script) if self._has_script(overlay, own_script) else None,
             font_stack=FONT_STACKS.get(str(values.get("font", "sans")), FONT_STACKS["sans"]),
             scene_areas=scene_areas,
         )
+
+    def _has_script(self, overlay: Overlay, relative: str) -> bool:
+        # A user overlay that replaces a built-in must not get the built-in's script.
+        found = self.assets.find(relative)
+        if found is None or overlay.builtin:
+            return found is not None
+        return self.assets.user is not None and found.is_relative_to(self.assets.user)
 
     def render_gallery(self, token: str | None) -> str:
         """The gallery: every overlay with a live preview, its settings form and its OBS URL."""

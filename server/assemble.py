@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dxbus.alerts.install import install_alerts
-from dxbus.obs.controller import install_obs
-from dxbus.obs.text_files import install_text_files
+from dxbus.obs.service import install_obs
 from dxbus.overlays.routes import install_overlays
 
-from .app import Bus
+from .bus import Bus
 from .clock import Clock
 from .config import Config
 from .events import DEMO, LIVE, REPLAY
@@ -24,6 +23,7 @@ from .sources.simulator import install_simulator
 from .speedrun.install import install_speedrun
 from .state import install_state
 from .tcp_timer import install_tcp_timer
+from .text_files import install_text_files
 from .ws_stream import install_websocket
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .app import Bus
+    from .bus import Bus
 
 
 def banner_lines(bus: Bus) -> list[str]:

@@ -21,6 +21,7 @@ from .banner import Banner
 from .config import Config, ConfigError, load_config
 from .config_toml import to_toml
 from .gc_freeze import FreezeStartup
+from .race.cli import add_race_command, add_race_push_arguments, install_race_parts
 from .speedrun.cli import add_livesplit_command, livesplit_overrides, run_livesplit_standalone
 
 log = logging.getLogger("dxbus")
@@ -66,6 +67,7 @@ def make_parser() -> argparse.ArgumentParser:
                        help="follow the newest metrics_*.ndjson the game writes in DIR")
     serve.add_argument("--relay", metavar="URL",
                        help="relay the original mod's WebSocket, e.g. ws://localhost:9091")
+    add_race_push_arguments(serve)
 
     demo = commands.add_parser("demo", help="run the bus fed by the Silksong simulator",
                                description="Run the bus fed by a simulator of real Silksong play, "
@@ -75,6 +77,7 @@ def make_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, help="simulator seed, to reproduce a run")
     demo.add_argument("--speed", type=float, default=1.0, help="time compression (default 1)")
     demo.add_argument("--record", type=Path, metavar="FILE", help="append every event to FILE as NDJSON")
+    add_race_push_arguments(demo)
 
     replay = commands.add_parser(
         "replay", help="run the bus fed by NDJSON recordings",
@@ -92,6 +95,7 @@ def make_parser() -> argparse.ArgumentParser:
     replay.add_argument("--pause", action="store_true", help="start paused (step with POST /api/replay/step)")
     add_obs_command(commands)
     add_livesplit_command(commands, _add_common)
+    add_race_command(commands, _add_common)
 
     config = commands.add_parser(
         "config", help="check a config file and print the effective configuration",
@@ -232,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         # Building checks what needs the file system too (e.g. alert sound files).
         options = options_from_args(args)
         bus = build_bus(config, options)
+        install_race_parts(bus, args)  # `dxbus race`, or `--race URL`: this bus pushes to a race hub
         bus.add(Banner(bus))  # last: prints the URLs once every port is bound
         bus.add(FreezeStartup())  # after everything started: see dxbus.gc_freeze
     except ConfigError as exc:

@@ -9,19 +9,19 @@ from __future__ import annotations
 import tomllib
 import typing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
 from dxbus.alerts.config import AlertsSection
 from dxbus.obs.settings import ObsSection
-from dxbus.obs.text_files import TextFilesSection
 from dxbus.overlays.config import OverlaysSection
 from dxbus.speedrun.settings import LiveSplitSection, TimerSection
 
 # Section, Port and ConfigError live in a leaf module so the features can subclass Section without
 # importing this one (which imports them); they are re-exported here.
 from .config_base import ConfigError, Port, Section, did_you_mean
+from .text_files import TextFilesSection
 
 __all__ = ["Config", "ConfigError", "Port", "Section", "describe_errors", "load_config"]
 
@@ -41,6 +41,9 @@ class WebSocketSection(Section):
     port: Port = 9091
     enable_web_socket_server: bool = True
     client_queue_limit: Annotated[int, Field(ge=16, le=1_000_000)] = 4096
+    # permessage-deflate: "auto" accepts it from clients on other machines only (over loopback it
+    # costs CPU and saves nothing), "on" from every client that offers it, "off" from none.
+    compression: Literal["off", "auto", "on"] = "auto"
 
 
 class TcpSection(Section):

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from .app import Bus
+from .bus import Bus
 
 _env = Environment(
     loader=PackageLoader("dxbus", "templates"),

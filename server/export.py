@@ -27,7 +27,7 @@ from .os_errors import describe_os_error
 from .tasks import cancel_and_wait
 
 if TYPE_CHECKING:
-    from .app import Bus
+    from .bus import Bus
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app import Bus
+    from .bus import Bus
 
 log = logging.getLogger(__name__)
 

@@ -252,6 +252,14 @@ class Gate:
         """A token sent in a message or line (constant time; True if no token is set)."""
         return isinstance(presented, str) and token_matches(self.token, presented) if self.token else True
 
+    def check_runner_token(self, runner: str, expected: str | None, presented: str | None) -> None:
+        """A race runner publishing as `runner` (`dxbus.race`): 401 unless `presented` is that runner's
+        own token. Constant time; unlike the bus token, an empty expected token never lets anyone in."""
+        if not expected or presented is None or not token_matches(expected, presented):
+            raise ApiError(401, "RUNNER_TOKEN_INVALID",
+                           f"no valid token for runner {runner[:60]!r}: send the runner's own token in "
+                           "the X-Runner-Token header", headers=CHALLENGE)
+
     # -- rate and connections --------------------------------------------------------------------
     def check_rate(self, kind: str, ip: str) -> RateDecision | None:
         """Take one request of `kind` from `ip`'s bucket; raise 429 when it is empty."""

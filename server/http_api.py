@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from aiohttp import HttpVersion11, web
 
-from .app import Bus
+from .bus import Bus
 from .configure import apply_configure
 from .dashboard import install_dashboard
 from .events import EVENT_TYPE_PATTERN, Event, EventError, normalize_timestamp

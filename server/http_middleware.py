@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from . import error_page
-from .app import Bus
+from .bus import Bus
 from .gate import READ_METHODS, Gate
 from .http_errors import JSON_TYPE, ApiError, error_response, from_api_error, from_http_exception
 from .security import RateDecision

@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from .app import Bus
+from .bus import Bus
 from .http_api import build_app
 from .listen import serve_app
 

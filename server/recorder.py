@@ -17,7 +17,7 @@ from .events import Event
 from .tasks import cancel_and_wait
 
 if TYPE_CHECKING:
-    from .app import Bus
+    from .bus import Bus
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from .state import SessionState
 from .world import load_world
 
 if TYPE_CHECKING:
-    from .app import Bus
+    from .bus import Bus
 
 
 class _TestSide:

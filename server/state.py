@@ -9,13 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .facts import install_facts
-from .os_errors import describe_os_error
 from .state_model import STATE_FILE_VERSION, BossRecord, SessionState, session_on_hub
 from .state_store import StateStore
 from .world import load_world
 
 if TYPE_CHECKING:
-    from .app import Bus
+    from .bus import Bus
 
 
 def install_state(bus: Bus) -> SessionState:
@@ -34,5 +33,5 @@ def install_state(bus: Bus) -> SessionState:
     return state
 
 
-__all__ = ["STATE_FILE_VERSION", "BossRecord", "SessionState", "StateStore", "describe_os_error",
-           "install_state", "session_on_hub"]
+__all__ = ["STATE_FILE_VERSION", "BossRecord", "SessionState", "StateStore", "install_state",
+           "session_on_hub"]

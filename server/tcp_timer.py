@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .app import Bus
+from .bus import Bus
 from .events import Event
 from .http_errors import ApiError
 

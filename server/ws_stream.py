@@ -5,9 +5,12 @@ a client that stops reading only ever fills its own queue; the hub closes that q
 and the socket is then closed with the reason (code 1008) so the client can resume with `since_seq`.
 
 Writing: after each loop iteration's publishes, one flush (`WebSocketStream.on_event` -> `_flush`)
-writes every uncompressed client's pending events with one socket write each, with no task switch per
-client; a client whose socket buffer is full is paused until it drains. Compressed clients have a
-writer task each, since aiohttp owns the deflate context. Publishing never waits for a socket.
+writes every client's pending events with one socket write each, with no task switch per client; a
+client whose socket buffer is full is paused until it drains. Publishing never waits for a socket.
+Each event's frame is built once and shared (`ws_frames.FrameCache`), deflated ones too: the stream
+negotiates permessage-deflate only where `[WebSocket] Compression` says it pays, and then always with
+`server_no_context_takeover`, so one compressed copy serves every client. The wire protocol's parsing
+and frame layout live in `ws_protocol.py`.
 """
 
 from __future__ import annotations
@@ -15,30 +18,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import struct
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
 
-from .app import Bus
+from .bus import Bus
 from .clock import utc_iso
-from .events import EVENT_TYPE_PATTERN, Event
+from .events import Event
 from .http_errors import ApiError, json_errors
 from .listen import serve_app
 from .security import presented_token
 from .subscription import Subscription, SubscriptionClosed
+from .ws_frames import FrameCache, SharedDeflateResponse, negotiates_deflate
+from .ws_protocol import (
+    CLOSE_AUTH_FAILED,
+    CLOSE_GOING_AWAY,
+    CLOSE_POLICY,
+    StreamQuery,
+    StreamRequestError,
+    close_reason,
+    error_frame,
+    parse_query,
+    parse_types,
+    text_frame,
+)
 
 log = logging.getLogger(__name__)
 
 WS_PATH = "/ws"
-CLOSE_AUTH_FAILED = 4401
-CLOSE_POLICY = 1008  # "too far behind" and "not reading": the reason text says what to do
-CLOSE_GOING_AWAY = 1001
-MAX_SEQ = 2**63 - 1  # Seq is a signed 64-bit number on the wire
-MAX_CLOSE_REASON = 123  # bytes: a close frame's payload is at most 125, two of them the code
 # aiohttp awaits the socket's drain once this much was written; we do our own flow control instead
 # (high/low water, see `_wait_writable`), so aiohttp's is switched off.
 _NO_AIOHTTP_DRAIN = 1 << 62
@@ -59,98 +69,6 @@ class StreamOptions:
     abort_after: float = 30.0  # a closed socket whose peer still reads nothing is cut after this
 
 
-class StreamRequestError(ValueError):
-    """A bad query parameter: `where` names it."""
-
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
-        self.where = where
-        self.message = message
-
-
-@dataclass(frozen=True)
-class StreamQuery:
-    """What the connect URL asks for."""
-
-    types: frozenset[str] | None
-    since_seq: int | None
-    snapshot: bool
-    include_test: bool = False  # `include_test=1`: also the test events (the gallery's previews)
-
-
-def parse_types(value: Any, where: str) -> frozenset[str] | None:
-    """`a,b` (or a list) -> the set of types; empty or `*` -> None (every type)."""
-    if value is None:
-        return None
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
-        raise StreamRequestError(where, "must be a list of event types")
-    out: set[str] = set()
-    for item in items:
-        if not isinstance(item, str):
-            raise StreamRequestError(where, "event types must be strings")
-        name = item.strip()
-        if not name:
-            continue
-        if name == "*":
-            return None
-        if not EVENT_TYPE_PATTERN.fullmatch(name):
-            raise StreamRequestError(where, f"{name[:80]!r} is not an event type ([a-z][a-z0-9_]{{0,63}})")
-        out.add(name)
-    return frozenset(out) if out else None
-
-
-def _flag(query: Mapping[str, str], name: str) -> bool:
-    value = query.get(name, "0").strip().lower()
-    if value not in ("", "0", "1", "true", "false", "yes", "no"):
-        raise StreamRequestError(name, f"{value[:40]!r} must be 1 or 0")
-    return value in ("1", "true", "yes")
-
-
-def parse_query(query: Mapping[str, str]) -> StreamQuery:
-    """Read `types`, `since_seq`, `snapshot` and `include_test` from the connect URL.
-
-    Raises StreamRequestError naming the parameter.
-    """
-    types = parse_types(query.get("types"), "types")
-    since_seq: int | None = None
-    raw_since = query.get("since_seq")
-    if raw_since not in (None, ""):
-        try:
-            since_seq = int(raw_since)
-        except ValueError:
-            raise StreamRequestError("since_seq", f"{raw_since[:40]!r} is not an integer") from None
-        if not 0 <= since_seq <= MAX_SEQ:
-            raise StreamRequestError("since_seq", f"must be from 0 to {MAX_SEQ}")
-    return StreamQuery(types, since_seq, _flag(query, "snapshot"), _flag(query, "include_test"))
-
-
-def error_frame(code: str, message: str) -> bytes:
-    """The stream's error message: `{"type":"error","error":{"code","message"}}`."""
-    return orjson.dumps({"type": "error", "error": {"code": code, "message": message}})
-
-
-def close_reason(text: str) -> bytes:
-    """A close reason cut to what fits in a close frame, on a UTF-8 character boundary."""
-    raw = text.encode()
-    if len(raw) <= MAX_CLOSE_REASON:
-        return raw
-    return raw[:MAX_CLOSE_REASON].decode("utf-8", "ignore").encode()
-
-
-def text_frame_header(length: int) -> bytes:
-    """The header of a final, unmasked text frame (RFC 6455 section 5.2) of `length` bytes."""
-    if length < 126:
-        return bytes((0x81, length))
-    if length < 65536:
-        return _HEADER_16.pack(0x81, 126, length)
-    return _HEADER_64.pack(0x81, 127, length)
-
-
-_HEADER_16 = struct.Struct("!BBH")
-_HEADER_64 = struct.Struct("!BBQ")
-
-
 def _json_error(status: int, code: str, message: str) -> web.Response:
     body = orjson.dumps({"error": {"code": code, "message": message}})
     return web.Response(status=status, body=body, content_type="application/json", charset="utf-8")
@@ -163,13 +81,13 @@ class WebSocketStream:
         self.bus = bus
         self.options = options or StreamOptions()
         self.clients: set[StreamClient] = set()
-        # Uncompressed clients are written by one flush per loop iteration (see `on_event`);
-        # compressed ones have a writer task each (the deflate step is aiohttp's and async).
+        # Streaming clients (past auth), written by one flush per loop iteration (see `on_event`).
         self.direct: set[StreamClient] = set()
+        self.frames = FrameCache()  # each event's frames, built once for every client
         self._flush_scheduled = False
 
     def on_event(self, event: Event) -> None:
-        """Hub listener: after this publish has reached every queue, flush the direct clients once.
+        """Hub listener: after this publish has reached every queue, flush the clients once.
 
         Listeners run before the queues are offered the event, so the flush is deferred to the loop;
         a burst of events published in one go is then written as one batch per client.
@@ -195,8 +113,9 @@ class WebSocketStream:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Upgrade, check origin, connection limit and token, then stream until either side closes."""
         opts = self.options
-        ws = web.WebSocketResponse(
-            compress=True, heartbeat=opts.heartbeat, timeout=opts.close_timeout,
+        compress = negotiates_deflate(self.bus.config.web_socket.compression, request.remote)
+        ws = SharedDeflateResponse(
+            compress=compress, heartbeat=opts.heartbeat, timeout=opts.close_timeout,
             max_msg_size=opts.max_message, writer_limit=_NO_AIOHTTP_DRAIN,
         )
         if not ws.can_prepare(request).ok:
@@ -237,7 +156,7 @@ class WebSocketStream:
 
 
 class StreamClient:
-    """One connection: the reader (client messages, here) and the event writing (`pump`, or a task)."""
+    """One connection: the reader (client messages, here) and the event writing (`pump`)."""
 
     def __init__(self, stream: WebSocketStream, request: web.Request, ws: web.WebSocketResponse):
         self.stream = stream
@@ -253,11 +172,12 @@ class StreamClient:
         self.authenticated = not self.bus.config.security.auth_token
         self.sub: Subscription | None = None
         self._query: StreamQuery | None = None
-        self._writer: asyncio.Task[None] | None = None
+        # The negotiated deflate window (0: frames go uncompressed); set once the socket is prepared.
+        self.wbits = int(ws.compress)
         self._deadline: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[Any] | None = None  # the task closing the socket, once one is
-        self._paused = False  # direct client waiting for its socket to drain
-        self._tasks: set[asyncio.Task[None]] = set()  # a direct client's drain watch or close
+        self._paused = False  # waiting for its socket to drain
+        self._tasks: set[asyncio.Task[None]] = set()  # the drain watch or a close
 
     # -- life cycle -------------------------------------------------------------------------
     async def run(self) -> None:
@@ -297,7 +217,7 @@ class StreamClient:
             # Another task is closing the socket with a reason: let that handshake finish.
             await asyncio.wait({closer}, timeout=self.options.close_timeout + 1)
         self.stream.direct.discard(self)
-        for task in (self._deadline, self._writer, *self._tasks):
+        for task in (self._deadline, *self._tasks):
             if task is not None and not task.done() and task is not asyncio.current_task():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -346,11 +266,8 @@ class StreamClient:
         first = self._snapshot(query.types) if query.snapshot else None
         self.sub = self.bus.hub.subscribe(types=query.types, since_seq=query.since_seq, name=self.name,
                                           include_test=query.include_test)
-        if self.ws.compress:
-            self._writer = asyncio.create_task(self._write_loop(first), name=f"ws-writer {self.name}")
-            return
         if first is not None:
-            self.transport.write(text_frame_header(len(first)) + first)
+            self.transport.write(self.stream.frames.build(first, self.wbits))
         self.stream.direct.add(self)
         self.pump()  # the since_seq replay, at once
 
@@ -372,9 +289,10 @@ class StreamClient:
         if transport.is_closing():
             return
         high_water = self.options.high_water
+        frame = self.stream.frames.frame
+        wbits = self.wbits
         while batch := sub.get_nowait(self.options.batch):
-            transport.write(b"".join([part for event in batch
-                                      for part in (text_frame_header(len(event.raw)), event.raw)]))
+            transport.write(b"".join([frame(event, wbits) for event in batch]))
             if transport.get_write_buffer_size() > high_water:
                 self._paused = sub.paused = True  # a paused reader is behind: its state is coalesced
                 self._background(self._resume_when_writable())
@@ -419,30 +337,6 @@ class StreamClient:
             "Data": {"state": state, "latest": latest},
             "Seq": hub.seq,
         })
-
-    async def _write_loop(self, first: bytes | None) -> None:
-        """A compressed client's writer: aiohttp deflates (small frames without suspending)."""
-        sub = self.sub
-        assert sub is not None
-        send = self.ws.send_frame
-        text = WSMsgType.TEXT
-        try:
-            if first is not None:
-                await send(first, text)
-            while True:
-                for event in await sub.get_batch(self.options.batch):
-                    await send(event.raw, text)
-                # Flow control once per batch: see _wait_writable.
-                if self._buffered() > self.options.high_water:
-                    sub.paused = True  # behind while the socket drains: state is coalesced
-                    await self._wait_writable()
-                    sub.paused = False
-        except SubscriptionClosed as exc:
-            log.info("websocket %s closed: %s", self.name, exc.reason)
-            await self.close(CLOSE_POLICY, exc.reason)
-        except (ConnectionError, RuntimeError):
-            # The peer went away while we wrote; the reader side notices and cleans up.
-            pass
 
     def _buffered(self) -> int:
         transport = self.transport
@@ -536,14 +430,19 @@ class StreamClient:
         await self._send(orjson.dumps(reply))
 
     async def _send(self, frame: bytes) -> None:
-        """A direct reply (not an event); a client that reads none of them is dropped."""
-        if self.ws.closed:
+        """A direct reply (not an event); a client that reads none of them is dropped.
+
+        Written uncompressed even to a deflate client (allowed: RFC 7692 section 6), so no client
+        ever needs a compressor of its own.
+        """
+        if self.ws.closed or self._closer is not None:
             return
         try:
             if self._buffered() > 2 * self.options.high_water:
                 await self.close(CLOSE_POLICY, "not reading: replies are piling up")
                 return
-            await self.ws.send_frame(frame, WSMsgType.TEXT)
+            assert self.transport is not None
+            self.transport.write(text_frame(frame))
         except (ConnectionError, RuntimeError):
             pass
 

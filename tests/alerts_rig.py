@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dxbus.alerts.service import AlertService
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock, settle
 from dxbus.config import load_config
 from dxbus.state import install_state

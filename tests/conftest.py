@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from dxbus.app import Bus
 from dxbus.assemble import RunOptions, build_bus
+from dxbus.bus import Bus
 from dxbus.clock import Clock
 from dxbus.config import load_config
 

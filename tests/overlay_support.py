@@ -16,8 +16,8 @@ import pytest
 import pytest_asyncio
 from conftest import CHROMIUM, CHROMIUM_ARGS, bus_overrides
 
-from dxbus.app import Bus
 from dxbus.assemble import RunOptions, build_bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock
 from dxbus.config import load_config
 

@@ -11,7 +11,7 @@ import orjson
 from conftest import BusFactory
 from waiting import wait_until
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock
 from dxbus.export import FileExport
 

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock
 
 WINDOW = 30.0

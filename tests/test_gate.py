@@ -11,7 +11,7 @@ import orjson
 import pytest
 from waiting import wait_until
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.events import Draft
 from dxbus.http_service import HttpService
 from dxbus.hub import Hub

@@ -27,8 +27,8 @@ from conftest import bus_overrides
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dxbus.app import Bus
 from dxbus.assemble import build_bus
+from dxbus.bus import Bus
 from dxbus.config import load_config
 
 FUZZ = settings(max_examples=500, deadline=None, derandomize=True, database=None,

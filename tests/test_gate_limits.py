@@ -20,7 +20,7 @@ import orjson
 import pytest
 from waiting import wait_until
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 
 DEATH = {"EventType": "player_death", "Data": {"location": "Bone_01"}}
 

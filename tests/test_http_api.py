@@ -11,8 +11,8 @@ import orjson
 import pytest
 from conftest import bus_overrides
 
-from dxbus.app import Bus
 from dxbus.assemble import build_bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock, utc_iso
 from dxbus.config import load_config
 

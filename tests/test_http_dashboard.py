@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 from conftest import CHROMIUM_ARGS
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 
 EVIL = "<img src=x onerror=alert(1)>"
 

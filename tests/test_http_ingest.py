@@ -9,7 +9,7 @@ import orjson
 import pytest
 import requests
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.ingest import BodyError, split_body
 
 

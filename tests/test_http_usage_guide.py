@@ -16,7 +16,7 @@ import orjson
 import pytest
 from conftest import CHROMIUM_ARGS
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.events import Draft
 
 GUIDE = Path(__file__).parent / "usage_guide"

@@ -121,7 +121,8 @@ async def test_editing_a_template_reloads_the_open_page_keeping_state(
 
     started = time.monotonic()
     template.write_text(USER_TEMPLATE.replace("VERSION", "version two"))
-    await page.wait_for_function("document.getElementById('msg').textContent === 'version two'",
+    # The page is reloading: #msg may not be parsed yet when this is evaluated.
+    await page.wait_for_function("(document.getElementById('msg') || {}).textContent === 'version two'",
                                  timeout=5000)
     elapsed = time.monotonic() - started
     assert await page.evaluate("window.__before_reload") is None  # a real reload

@@ -10,7 +10,7 @@ import pytest
 from fakes.original_mod import FakeOriginalMod
 from waiting import wait_until
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock, settle
 from dxbus.config import load_config
 from dxbus.events import Event

@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock, settle
 from dxbus.config import load_config
 from dxbus.events import Event

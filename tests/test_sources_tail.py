@@ -9,7 +9,7 @@ import orjson
 import pytest
 from waiting import wait_until
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.config import load_config
 from dxbus.events import Event
 from dxbus.sources.tail import TailSource

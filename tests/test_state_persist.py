@@ -10,7 +10,7 @@ import pytest
 from conftest import BusFactory
 from waiting import wait_until
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock
 
 

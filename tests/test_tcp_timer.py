@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from waiting import wait_until
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock
 from dxbus.tcp_timer import command_line, format_seconds
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock, settle
 from dxbus.config import load_config
-from dxbus.obs.text_files import TextFileWriter, atomic_write
 from dxbus.state import install_state
+from dxbus.text_files import TextFileWriter, atomic_write
 
 
 def test_a_reader_never_sees_a_partial_or_empty_file(tmp_path: Path) -> None:

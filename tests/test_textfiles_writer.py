@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock, settle
 from dxbus.config import ConfigError, load_config
-from dxbus.obs.text_files import DEFAULT_FILES, TextFileWriter
 from dxbus.state import install_state
+from dxbus.text_files import DEFAULT_FILES, TextFileWriter
 
 
 class Rig:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fakes.livesplit_server import FakeLiveSplitServer, format_time, parse_time
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock
 from dxbus.config import load_config
 from dxbus.speedrun.cli import parse_address

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 from waiting import wait_until
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock
 
 ROUTE = """

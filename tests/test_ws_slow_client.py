@@ -14,7 +14,7 @@ import pytest
 import websockets
 from waiting import wait_until
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.subscription import Subscription
 
 EVENTS = 10_000

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from waiting import wait_until
 
-from dxbus.app import Bus
+from dxbus.bus import Bus
 from dxbus.clock import ManualClock
 from dxbus.ws_stream import StreamOptions, WebSocketStream
 
@@ -251,7 +251,8 @@ async def test_origin_check(bus_factory, session, allowed: str, origin: str, ok:
         assert err.value.status == 403
 
 
-async def test_permessage_deflate_is_negotiated(bus: Bus, session) -> None:
+async def test_permessage_deflate_is_negotiated_when_compression_is_on(bus_factory, session) -> None:
+    bus = await bus_factory({"WebSocket": {"Compression": "on"}})
     ws = await connect(session, bus, compress=15)
     assert ws.compress == 15
     plain = await connect(session, bus, compress=0)
@@ -304,7 +305,8 @@ async def test_shutdown_closes_clients_going_away(bus_factory, session) -> None:
     await stopping
 
 
-async def test_frames_of_every_length_class_arrive_intact(bus: Bus, session) -> None:
+async def test_frames_of_every_length_class_arrive_intact(bus_factory, session) -> None:
+    bus = await bus_factory({"WebSocket": {"Compression": "on"}})
     plain = await connect(session, bus)
     deflated = await connect(session, bus, compress=15)
     events = [bus.hub.emit("custom_event", {"text": "y" * n}) for n in (10, 200, 1000)]
@@ -313,6 +315,7 @@ async def test_frames_of_every_length_class_arrive_intact(bus: Bus, session) -> 
     big = bus.hub.emit("custom_event", {"text": "z" * (65_536 - overhead)})
     assert big is not None and len(big.raw) == 65_536  # the 64-bit length form (16-bit below it)
     events.append(big)
+    assert deflated.compress == 15
     for ws in (plain, deflated):
         for event in events:
             assert (await ws.receive()).data.encode() == event.raw

@@ -11,8 +11,8 @@ from .replay import ReplaySource, install_routes
 from .tail import TailSource
 
 if TYPE_CHECKING:
-    from ..app import Bus
     from ..assemble import RunOptions
+    from ..bus import Bus
 
 
 def install_recorder(bus: Bus, options: RunOptions) -> Recorder | None:

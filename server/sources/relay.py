@@ -27,7 +27,7 @@ from ..tasks import cancel_and_wait
 from .original_format import OriginalNormalizer
 
 if TYPE_CHECKING:
-    from ..app import Bus
+    from ..bus import Bus
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from .ndjson_reader import BadLine, read_records
 from .original_format import OriginalNormalizer
 
 if TYPE_CHECKING:
-    from ..app import Bus
+    from ..bus import Bus
 
 log = logging.getLogger(__name__)
 

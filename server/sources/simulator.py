@@ -31,7 +31,7 @@ from ..tasks import cancel_and_wait
 from ..world import Boss, World, load_world
 
 if TYPE_CHECKING:
-    from ..app import Bus
+    from ..bus import Bus
     from ..hub import Hub
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from .ndjson_reader import BadLine, LineBuffer, decode_line
 from .original_format import OriginalNormalizer
 
 if TYPE_CHECKING:
-    from ..app import Bus
+    from ..bus import Bus
 
 log = logging.getLogger(__name__)
 

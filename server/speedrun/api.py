@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..app import Bus
+from ..bus import Bus
 from ..http_api import read_json
 from ..http_errors import ApiError, json_response
 from ..world import load_world

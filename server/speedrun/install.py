@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..app import Bus
+from ..bus import Bus
 from ..config import ConfigError
 from .api import install_routes
 from .livesplit import LiveSplitBridge

@@ -16,7 +16,7 @@ import logging
 import math
 from typing import Any
 
-from ..app import Bus
+from ..bus import Bus
 from ..events import Event
 from ..facts import Fact, FactStream, RoomEntered, install_facts
 from .practice import PracticeTracker

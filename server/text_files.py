@@ -34,11 +34,11 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
-from dxbus.alerts.templates import TemplateProblem, check_template, render
 from dxbus.clock import Clock
 from dxbus.config_base import Section
 from dxbus.events import Event
 from dxbus.tasks import cancel_and_wait
+from dxbus.text_templates import TemplateProblem, check_template, render
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The race hub: several runners' buses in one live race (docs/race.md)."""

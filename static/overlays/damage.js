@@ -1,0 +1,98 @@
+/* The damage overlay: renders the bus state (served as /static/overlays/damage.js, linted by eslint). */
+(function () {
+  "use strict";
+  var S = DXBus.settings;
+  var layer = document.getElementById("damage");
+  var live = [];          // numbers on screen, oldest first
+  var shown = 0;          // numbers created (not merges), for tests and the benchmark
+  var duration = Math.max(50, S.duration * (S.motion > 0 ? S.motion : 1));
+
+  function remove(n) {
+    if (n.gone) return;
+    n.gone = true;
+    if (n.anim) n.anim.cancel();
+    clearTimeout(n.timer);
+    if (n.el.parentNode) n.el.parentNode.removeChild(n.el);
+    var i = live.indexOf(n);
+    if (i >= 0) live.splice(i, 1);
+  }
+
+  function fmt(v) { return String(Math.round(v * 10) / 10); }
+
+  function render(n) {
+    n.text.textContent = fmt(n.value);
+    n.times.textContent = n.count > 1 ? "\u00d7" + n.count : "";
+    var big = n.side === "taken" ? n.value >= 2 : n.value >= S.big_hit;
+    var huge = n.side === "taken" ? n.value >= 4 : n.value >= S.big_hit * 3;
+    var cls = "dmg " + n.side + (huge ? " huge" : big ? " big" : "");
+    if (n.el.className !== cls) n.el.className = cls;
+  }
+
+  function float(n) {
+    // The animation drives removal; a timer backs it up (OBS pauses animations of hidden sources).
+    clearTimeout(n.timer);
+    n.floated = performance.now();
+    n.timer = setTimeout(function () { remove(n); }, duration + 250);
+    if (S.motion > 0 && n.el.animate) DXBus.nextFrame(function () { animate(n); });
+  }
+
+  // Started in the frame that first paints the number: the DOM write itself stays cheap.
+  function animate(n) {
+    if (n.gone) return;
+    if (n.anim) n.anim.cancel();
+    var rise = n.side === "taken" ? 70 : 120;
+    n.anim = n.el.animate([
+      { transform: "translate(-50%, -50%) scale(1.35)", opacity: 1, offset: 0 },
+      { transform: "translate(-50%, -60%) scale(1)", opacity: 1, offset: 0.15 },
+      { transform: "translate(-50%, calc(-50% - " + rise + "px)) scale(0.9)", opacity: 0 }
+    ], { duration: duration, easing: "cubic-bezier(.2,.7,.3,1)", fill: "forwards" });
+    n.anim.onfinish = function () { remove(n); };
+  }
+
+  function hit(d, ev) {
+    if (ev.replayed) return;  // missed while the bus was down: stale, not shown late
+    var value = Number(d.damage);
+    if (!isFinite(value) || value <= 0) return;
+    var taken = d.is_player_damage === true || d.is_player_damage === "true";
+    var side = taken ? "taken" : "dealt";
+    if (!(taken ? S.show_taken : S.show_dealt)) return;
+    var now = performance.now();
+    // Merge into the newest number on the same side if it is young enough: no pile-up.
+    for (var i = live.length - 1; i >= 0; i--) {
+      var prev = live[i];
+      if (prev.side !== side) continue;
+      if (now - prev.born < S.merge_ms) {
+        prev.value += value;
+        prev.count += 1;
+        prev.born = now;
+        render(prev);
+        // Restarting the float is what costs (a new animation); at high hit rates do it at most
+        // every 100 ms: the number still lives a full float time after its last hit, give or take.
+        if (now - prev.floated >= 100) float(prev);
+        return;
+      }
+      break;
+    }
+    while (live.length >= S.max_numbers) remove(live[0]);
+    var el = document.createElement("div");
+    var text = document.createElement("span");
+    var times = document.createElement("span");
+    times.className = "times";
+    el.appendChild(text);
+    el.appendChild(times);
+    var x = (taken ? S.taken_x : S.dealt_x) / 100 * window.innerWidth + (Math.random() - 0.5) * S.spread;
+    var y = (taken ? S.taken_y : S.dealt_y) / 100 * window.innerHeight + (Math.random() - 0.5) * S.spread * 0.6;
+    el.style.left = x + "px";
+    el.style.top = y + "px";
+    var n = { el: el, text: text, times: times, side: side, value: value, count: 1, born: now, seq: ev.seq };
+    el.dataset.seq = ev.seq;
+    render(n);
+    layer.appendChild(el);
+    live.push(n);
+    shown += 1;
+    layer.dataset.shown = shown;
+    float(n);
+  }
+
+  DXBus.connect({ on: { combat_damage: hit } });
+})();

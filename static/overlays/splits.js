@@ -1,0 +1,97 @@
+/* The splits overlay: renders the bus state (served as /static/overlays/splits.js, linted by eslint). */
+(function () {
+  "use strict";
+  var S = DXBus.settings;
+  var box = document.getElementById("splits");
+  var list = document.getElementById("splits-list");
+  var el = {
+    route: document.getElementById("splits-route"), clock: document.getElementById("splits-clock"),
+    room: document.getElementById("splits-room"), roomTime: document.getElementById("splits-room-time"),
+    pb: document.getElementById("splits-pb"), sob: document.getElementById("splits-sob"),
+  };
+  var data = null, fetchedAt = 0, pending = false, again = false;
+
+  function time(t) { return t === null || t === undefined ? "\u2013" : DXBus.formatTime(t, S.tenths); }
+  function delta(d) {
+    if (d === null || d === undefined) return "";
+    var sign = d < 0 ? "\u2212" : "+";
+    var a = Math.abs(d);
+    return sign + (a >= 60 ? DXBus.formatTime(a, S.tenths) : a.toFixed(S.tenths ? 1 : 0));
+  }
+  function running() { return data && data.run.phase === "running"; }
+  function elapsed() {
+    if (!data) return 0;
+    var t = Number(data.run.time) || 0;
+    return running() ? t + (performance.now() - fetchedAt) / 1000 : t;
+  }
+
+  function row(split) {
+    var li = document.createElement("li");
+    li.className = split.status;
+    li.dataset.index = split.index;
+    var name = document.createElement("span");
+    name.className = "name";
+    DXBus.setText(name, split.name);
+    var d = document.createElement("span");
+    d.className = "delta";
+    if (split.gold) d.classList.add("gold");
+    else if (split.delta !== null) d.classList.add(split.delta <= 0 ? "ahead" : "behind");
+    DXBus.setText(d, delta(split.delta));
+    var t = document.createElement("span");
+    t.className = "time";
+    DXBus.setText(t, split.status === "done" ? time(split.time) : time(split.pb));
+    li.append(name, d, t);
+    return li;
+  }
+
+  function render() {
+    if (!data) return;
+    DXBus.setText(el.route, data.route.name);
+    box.classList.toggle("running", running());
+    var splits = data.splits;
+    var at = data.run.phase === "idle" ? 0 : Math.min(data.run.index, splits.length - 1);
+    var n = Math.min(S.visible, splits.length);
+    var first = Math.max(0, Math.min(at - Math.floor(n / 2), splits.length - n));
+    var rows = [];
+    for (var i = first; i < first + n; i++) rows.push(row(splits[i]));
+    list.replaceChildren.apply(list, rows);
+    DXBus.setText(el.pb, time(data.bests.pb));
+    DXBus.setText(el.sob, time(data.bests.sum_of_best));
+    tick();
+  }
+
+  function tick() {
+    DXBus.setText(el.clock, time(elapsed()));
+    var rooms = data ? data.rooms : [];
+    var room = rooms.length ? rooms[rooms.length - 1] : null;
+    if (room && room.current) {
+      var t = Number(room.time) + (running() ? (performance.now() - fetchedAt) / 1000 : 0);
+      DXBus.setText(el.room, room.area ? room.area + " \u00b7 " + room.scene : room.scene);
+      DXBus.setText(el.roomTime, time(t) + (room.best !== null ? " / " + time(room.best) : ""));
+    } else {
+      DXBus.setText(el.room, "");
+      DXBus.setText(el.roomTime, "");
+    }
+  }
+
+  // One request at a time; events during a request ask for one more afterwards.
+  function refresh() {
+    if (pending) { again = true; return; }
+    pending = true;
+    fetch(DXBus.assetUrl("/api/segments"), { cache: "no-store" })
+      .then(function (r) { if (!r.ok) throw new Error("GET /api/segments: HTTP " + r.status); return r.json(); })
+      .then(function (body) { data = body; fetchedAt = performance.now(); render(); })
+      .catch(function (err) { console.warn("[dxbus] splits:", err.message); })
+      .then(function () { pending = false; if (again) { again = false; refresh(); } });
+  }
+
+  DXBus.connect({
+    snapshot: function () { refresh(); },
+    on: {
+      timer_command: function (d, ev) { if (!ev.replayed) refresh(); },
+      scene_transition: function (d, ev) { if (!ev.replayed) refresh(); },
+    },
+  });
+  setInterval(function () { if (running()) tick(); }, S.tenths ? 50 : 250);
+  setInterval(function () { if (running()) refresh(); }, 5000);  // drift check against the bus
+})();
