@@ -31,6 +31,7 @@ from .sources.install import recorder_part, sources_part
 from .sources.simulator import simulator_part
 from .speedrun.install import speedrun_part
 from .state import facts_part, state_part
+from .state_channel import state_channel_part
 from .tcp_timer import tcp_timer_part
 from .text_files import text_files_part
 from .ws_stream import websocket_part
@@ -74,11 +75,13 @@ def build_bus(
     bus = Bus(keep_apart(config, mode), clock=clock, base_dir=base_dir)
     bus.mode = mode
     lock, announce = folder_lock_parts(bus)
+    channel, bus.state_channel = state_channel_part(bus)
     alerts, bus.alerts = alerts_part(bus)
     parts: list[Part] = [
         lock,  # first: one bus per folder (state and text files)
         facts_part(bus),  # the timers that settle kills (bus.facts, bus.test_facts)
         state_part(bus),  # loads and saves bus.state's counters before anything reads them
+        channel,  # bus.state_channel: the state pushed to overlays (`/ws?state=1`)
         # Sinks: they listen from the first event on.
         export_part(bus),  # NDJSON files
         recorder_part(bus, options),  # --record FILE: every event's raw line

@@ -29,6 +29,8 @@ from .world import load_world
 if TYPE_CHECKING:
     from dxbus.alerts.service import AlertService
 
+    from .state_channel import StateChannel
+
 log = logging.getLogger(__name__)
 
 
@@ -84,6 +86,8 @@ class Bus:
         self.test_state, self.test_facts = sandbox_state(self.hub, self.clock, config, world)
         # The alert engine, when plugged (`dxbus.alerts.install.alerts_part`).
         self.alerts: AlertService | None = None
+        # The state channel (`dxbus.state_channel.StateChannel`): the state pushed to overlays.
+        self.state_channel: StateChannel | None = None
         # What feeds this bus: "live" (the game), "demo" (the simulator) or "replay"; demo and
         # replay keep their state apart from real play (build_bus chooses the files).
         self.mode = "live"
@@ -112,6 +116,8 @@ class Bus:
         self.services.extend(part.services)
         for listener in part.listeners:
             self.hub.add_listener(listener)
+        for listener in part.test_listeners:
+            self.hub.add_test_listener(listener)
         for fact_listener in part.fact_listeners:
             self.facts.add_listener(fact_listener)
         self.route_installers.extend(part.routes)

@@ -20,6 +20,7 @@ from .assemble import RunOptions, build_bus
 from .config import Config, ConfigError, load_config
 from .config_toml import to_toml
 from .race.cli import add_race_command, add_race_push_arguments
+from .report.command import add_report_command, run_report
 from .speedrun.cli import add_livesplit_command, livesplit_overrides, run_livesplit_standalone
 
 log = logging.getLogger("dxbus")
@@ -93,6 +94,7 @@ def make_parser() -> argparse.ArgumentParser:
     replay.add_argument("--pause", action="store_true", help="start paused (step with POST /api/replay/step)")
     add_obs_command(commands)
     add_livesplit_command(commands, _add_common)
+    add_report_command(commands)
     add_race_command(commands, _add_common)
 
     config = commands.add_parser(
@@ -231,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "obs":
         return run_obs_command(args)
+    if args.command == "report":
+        return run_report(args)
     if args.command == "config":
         return print_config(args)
     try:

@@ -46,6 +46,8 @@ class Part:
     services: Sequence[Service] = ()
     # `fn(event)` for every event (hub listeners), after the bus's facts and session state.
     listeners: Sequence[Listener] = ()
+    # `fn(event)` for every test event (gallery previews; they never reach `listeners`).
+    test_listeners: Sequence[Listener] = ()
     # `fn(fact)` for every game fact (`bus.facts`), after the session state's.
     fact_listeners: Sequence[FactListener] = ()
     # HTTP routes on the 8080 app.
@@ -55,9 +57,11 @@ class Part:
 
     def plus(self, other: Part) -> Part:
         """One part (named as this one) with both parts' contributions, this one's first."""
-        return Part(self.name, [*self.services, *other.services], [*self.listeners, *other.listeners],
-                    [*self.fact_listeners, *other.fact_listeners], [*self.routes, *other.routes],
-                    {**self.status, **other.status})
+        return Part(self.name, services=[*self.services, *other.services],
+                    listeners=[*self.listeners, *other.listeners],
+                    test_listeners=[*self.test_listeners, *other.test_listeners],
+                    fact_listeners=[*self.fact_listeners, *other.fact_listeners],
+                    routes=[*self.routes, *other.routes], status={**self.status, **other.status})
 
 
 __all__ = ["Part", "RouteInstaller", "Service", "StatusProvider"]

@@ -32,6 +32,7 @@ from .http_errors import ApiError, json_errors
 from .listen import serve_app
 from .parts import Part
 from .security import presented_token
+from .state_channel import wants_state
 from .subscription import Subscription, SubscriptionClosed
 from .ws_frames import FrameCache, SharedDeflateResponse, negotiates_deflate
 from .ws_protocol import (
@@ -129,6 +130,9 @@ class WebSocketStream:
         except ApiError as err:  # Host, Origin, rate, the stream budget: the one gate's verdict
             return _json_error(err.status, err.code, err.message)
         try:
+            channel = self.bus.state_channel
+            if channel is not None and wants_state(request.query):
+                return await channel.serve(request)  # `state=1`: the overlays' state channel
             await ws.prepare(request)
             client = StreamClient(self, request, ws)
             self.clients.add(client)
@@ -496,5 +500,7 @@ class WebSocketService:
 def websocket_part(bus: Bus, options: StreamOptions | None = None) -> Part:
     """The stream: its port, its hub listener, the `/ws` route, and its status."""
     stream = WebSocketStream(bus, options)
+    # Test events (gallery previews) need a flush too.
     return Part("websocket", services=[WebSocketService(bus, stream)], listeners=[stream.on_event],
-                routes=[stream.install], status={"websocket": stream.status})
+                test_listeners=[stream.on_event], routes=[stream.install],
+                status={"websocket": stream.status})

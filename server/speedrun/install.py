@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..bus import Bus
 from ..config import ConfigError
 from ..parts import Part
+from ..state_view import speedrun_sections
 from .api import install_routes
 from .livesplit import LiveSplitBridge
 from .practice import PracticeTracker
@@ -35,6 +36,8 @@ def speedrun_part(bus: Bus) -> Part:
         part = Part("speedrun", services=[service], listeners=[service.on_event],
                     fact_listeners=[service.on_fact], routes=[install_routes(service)],
                     status={"timer": service.status})
+        if bus.state_channel is not None:  # segments and practice are part of the overlays' state
+            bus.state_channel.sections.update(speedrun_sections(service))
     settings = bus.config.live_split
     if not settings.enabled:
         off = {"enabled": False, "state": "disabled"}
