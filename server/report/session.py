@@ -129,8 +129,7 @@ class SessionLog:
         """Seconds from the first event to the last."""
         return (self.end - self.start) if self.start is not None and self.end is not None else 0.0
 
-    def _touch(self, stamp: str) -> float:
-        at = self._parse(stamp)
+    def _touch(self, stamp: str, at: float) -> float:
         if self.start is None:
             self.start, self.first_timestamp = at, stamp
         if self.end is None or at >= self.end:
@@ -138,39 +137,47 @@ class SessionLog:
         return at - self.start
 
     # -- events -----------------------------------------------------------------------------------
-    def add_event(self, event: Event) -> None:
-        """Count an event; a `player_update` adds to the current visit's path and to the silk series."""
+    def at(self, stamp: str) -> float:
+        """Epoch seconds of a timestamp (for callers that have no parsed time)."""
+        return self._parse(stamp)
+
+    def add_event(self, event: Event, at: float | None = None) -> None:
+        """Count an event (`at`: its time in epoch seconds, parsed from its timestamp when None);
+        a `player_update` adds to the current visit's path and to the silk series."""
         if event.origin == TEST:
             return
         self.events += 1
-        t = self._touch(event.timestamp)
+        t = self._touch(event.timestamp, self._parse(event.timestamp) if at is None else at)
         visit = self.visits[-1] if self.visits else None
         if visit is not None and t > visit.end:
             visit.end = t
         if event.type != "player_update":
             return
         data = event.data
-        x, y = data.get("position_x"), data.get("position_y")
-        if visit is not None and isinstance(x, int | float) and isinstance(y, int | float):
+        try:  # numbers, as the protocol says; a sample with anything else adds nothing
+            x, y = float(data["position_x"]), float(data["position_y"])
+            speed = math.hypot(float(data.get("velocity_x", 0)), float(data.get("velocity_y", 0)))
+        except (KeyError, TypeError, ValueError):
+            x = y = speed = math.nan
+        if visit is not None and x == x and y == y:  # not NaN
             if visit.last_x is not None and visit.last_y is not None:
                 visit.path_length += math.hypot(x - visit.last_x, y - visit.last_y)
             visit.last_x, visit.last_y = x, y
-            vx, vy = data.get("velocity_x", 0), data.get("velocity_y", 0)
-            if isinstance(vx, int | float) and isinstance(vy, int | float):
-                visit.speed_sum += math.hypot(vx, vy)
+            if speed == speed:
+                visit.speed_sum += speed
                 visit.samples += 1
         silk = data.get("mp_current")
-        if isinstance(silk, int | float) and not isinstance(silk, bool) and (
-                not self.silk or self.silk[-1][1] != silk):
+        if silk is not None and (not self.silk or self.silk[-1][1] != silk) and \
+                isinstance(silk, int | float) and not isinstance(silk, bool):
             top = data.get("mp_max")
             self.silk.append((t, silk, top if isinstance(top, int | float) else None))
 
     # -- facts ------------------------------------------------------------------------------------
-    def add_fact(self, fact: Fact) -> None:
-        """Fold one fact in (facts of test events are skipped)."""
+    def add_fact(self, fact: Fact, at: float | None = None) -> None:
+        """Fold one fact in (`at` as for `add_event`); facts of test events are skipped."""
         if fact.event is not None and fact.event.origin == TEST:
             return
-        t = self._touch(fact.timestamp)
+        t = self._touch(fact.timestamp, self._parse(fact.timestamp) if at is None else at)
         handler = getattr(self, "_on_" + fact.kind, None)
         if handler is not None:
             handler(fact, t)
@@ -262,10 +269,10 @@ def fold(events: Iterable[Event], world: World | None = None,
     for event in events:
         if log.start is None:
             log.origin = event.origin
-        clock.now = event.received
+        clock.now = at = event.received
         for fact in apply(event):
-            add_fact(fact)
-        add_event(event)
+            add_fact(fact, at)
+        add_event(event, at)
     if log.end is not None:  # kills still waiting for the game's time settle as the window ends
         for fact in deriver.expire(clock.now + kill_pairing_seconds + 1):
             add_fact(fact)
