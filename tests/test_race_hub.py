@@ -193,3 +193,19 @@ async def test_push_refuses_a_wrong_or_anothers_token(rig: Rig, tmp_path: Path) 
     await wait_until(lambda: service.view("test")["runners"][0]["seq"] == 7 or
                      any(r["seq"] == 7 for r in service.view("test")["runners"]), what="the good event")
     assert lane.stored == 1 and lane.rejected == 1
+
+
+async def test_a_hub_with_its_own_token_still_takes_runner_tokens(rig: Rig, tmp_path: Path) -> None:
+    hub, _ = await rig.hub(write_race_file(tmp_path / "cfg"),
+                           overrides={"Security": {"AuthToken": "organiser-secret"}})
+    url = hub.url("http").replace("http://", "ws://") + "/api/race/test/push?runner=Hornet123"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{hub.url()}/api/race") as resp:
+            assert resp.status == 401  # the organiser's token guards the rest of the hub
+        ws = await http.ws_connect(url, headers={"X-Runner-Token": TOKENS["Hornet123"]})
+        await ws.send_json({"type": "hello", "instance": "abc"})
+        assert (await ws.receive_json())["since_seq"] == 0
+        await ws.close()
+        with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+            await http.ws_connect(url, headers={"Authorization": "Bearer organiser-secret"})
+        assert err.value.status == 401  # the organiser's token is no runner's token
