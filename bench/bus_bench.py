@@ -90,7 +90,7 @@ Compression = "{compression}"
 MaxConnectionsPerIP = 2000
 MaxConnectionsPerPort = 2000
 
-{f"[Ingest]{chr(10)}Port = {ingest_port}" if has_ingest() else ""}
+{f"[Ingest]{chr(10)}EnableTcpIngest = true{chr(10)}Port = {ingest_port}" if has_ingest() else ""}
 
 [State]
 File = "{tmp / 'state.json'}"

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KINDS = ("http", "stream", "tcp")
+KINDS = ("http", "stream", "tcp", "ingest")  # ingest: the persistent NDJSON port (ingest_tcp.py)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PREFIX = "/static/"  # shipped assets: no game data, and a stylesheet's fonts cannot carry ?token=
@@ -317,7 +317,7 @@ class Gate:
         if not budget.acquire(ip):
             raise ApiError(429, "CONNECTION_LIMIT",
                            f"too many open {kind} connections from {ip} ([Security] MaxConnectionsPerIP = "
-                           f"{budget.max_per_ip}, counted per kind: http, stream, tcp)",
+                           f"{budget.max_per_ip}, counted per kind: http, stream, tcp, ingest)",
                            headers={"Retry-After": "1"}, retry_after=1)
 
     def release(self, kind: str, ip: str) -> None:
