@@ -23,6 +23,7 @@ from .sources.install import install_recorder, install_sources
 from .sources.simulator import install_simulator
 from .speedrun.install import install_speedrun
 from .state import install_state
+from .state_channel import install_state_channel
 from .tcp_timer import install_tcp_timer
 from .text_files import install_text_files
 from .ws_stream import install_websocket
@@ -61,6 +62,7 @@ def build_bus(
     install_facts(bus)  # then: bus.facts derives game facts once, before any other listener
     install_state(bus)  # every event, from the first one, folds into bus.state
     install_test_state(bus)  # bus.test_state: the previews' sandbox, fed only by test events
+    install_state_channel(bus)  # bus.state_channel: the state pushed to overlays (`/ws?state=1`)
     install_export(bus)  # NDJSON files: listens from the first event on
     install_recorder(bus, options)  # --record FILE: every event's raw line
     install_alerts(bus)  # detectors and rules -> queued `alert` events; /api/alerts

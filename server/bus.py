@@ -23,6 +23,7 @@ from .hub import Hub
 if TYPE_CHECKING:
     from .facts import FactStream
     from .state import SessionState
+    from .state_channel import StateChannel
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class Bus:
         self.facts: FactStream | None = None
         # The preview sandbox: a second session state fed only by test events (`dxbus.sandbox`).
         self.test_state: SessionState | None = None
+        # The state channel (`dxbus.state_channel.StateChannel`): the state pushed to overlays.
+        self.state_channel: StateChannel | None = None
         # What feeds this bus: "live" (the game), "demo" (the simulator) or "replay"; demo and
         # replay keep their state apart from real play (build_bus chooses the files).
         self.mode = "live"

@@ -4,8 +4,9 @@ One layer (`HttpGuard.gatekeeper`), in this order, so that every reply - errors 
 carries CORS and rate headers:
 1. the gate: Host, Origin (a write needs write rights), per-IP budget and rate, preflight, token,
    body size and the body itself (read within `BodyTimeoutSeconds`), then the handler;
-2. every exception becomes a JSON error; CORS headers (for browser requests, which carry `Origin`)
-   and `X-Rate-Limit-*` headers (with rate limiting on) are stamped on the reply.
+2. every exception becomes a JSON error (an overlay URL's error becomes a page OBS can show);
+   CORS headers (for browser requests, which carry `Origin`) and `X-Rate-Limit-*` headers (with rate
+   limiting on) are stamped on the reply.
 It is one middleware, not two, and checks without allocating where it can, because it runs on every
 request and the game posts every event as one: its cost is a share of the ingest's.
 Only the stream route (`/ws`) is handed on as it is: its handler asks the gate itself (`admit_stream`),
@@ -16,6 +17,7 @@ since the stream counts against the stream budget and may authenticate with a fi
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,9 +25,10 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from . import error_page
 from .bus import Bus
 from .gate import READ_METHODS, Gate
-from .http_errors import ApiError, error_response, from_api_error, from_http_exception
+from .http_errors import JSON_TYPE, ApiError, error_response, from_api_error, from_http_exception
 from .security import RateDecision
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,9 @@ class HttpGuard:
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
             response = error_response(500, "INTERNAL_ERROR", "the server failed on this request; see its log")
+        if response.status >= 400 and response.content_type == JSON_TYPE \
+                and isinstance(response, web.Response) and error_page.is_overlay_page(request):
+            response = _overlay_page(request, response)
         if self.gate.rates is not None or "Origin" in request.headers:
             self.decorate(request, response)
         return response
@@ -185,3 +191,23 @@ class HttpGuard:
     def middlewares(self) -> list[Callable[..., Awaitable[web.StreamResponse]]]:
         """The middlewares in application order (one)."""
         return [self.gatekeeper]
+
+
+TITLES = {401: "Token needed", 403: "Not allowed", 404: "No such overlay", 429: "Too many requests",
+          503: "The bus is stopping"}
+
+
+def _overlay_page(request: web.Request, response: web.Response) -> web.Response:
+    """An overlay URL's JSON error as a page OBS can show (an OBS source paints what it gets)."""
+    try:
+        body = response.body if isinstance(response.body, bytes) else b"{}"
+        error = json.loads(body or b"{}").get("error", {})
+    except (ValueError, AttributeError):
+        error = {}
+    message = str(error.get("message") or response.reason or "error")
+    headers = {k: v for k, v in response.headers.items() if k.lower() in ("retry-after", "allow")}
+    title = TITLES.get(response.status, "Overlay error" if response.status < 500 else "Overlay failed")
+    details = [f"{error.get('code', response.status)} · {request.path}"]
+    if response.status in (401, 403):
+        details.append("copy the URL again from the gallery (/overlays): it carries the current token")
+    return error_page.page_response(request, response.status, title, message, details, headers)

@@ -31,6 +31,7 @@ from .events import Event
 from .http_errors import ApiError, json_errors
 from .listen import serve_app
 from .security import presented_token
+from .state_channel import wants_state
 from .subscription import Subscription, SubscriptionClosed
 from .ws_frames import FrameCache, SharedDeflateResponse, negotiates_deflate
 from .ws_protocol import (
@@ -128,6 +129,9 @@ class WebSocketStream:
         except ApiError as err:  # Host, Origin, rate, the stream budget: the one gate's verdict
             return _json_error(err.status, err.code, err.message)
         try:
+            channel = self.bus.state_channel
+            if channel is not None and wants_state(request.query):
+                return await channel.serve(request)  # `state=1`: the overlays' state channel
             await ws.prepare(request)
             client = StreamClient(self, request, ws)
             self.clients.add(client)
@@ -496,7 +500,7 @@ def install_websocket(bus: Bus, options: StreamOptions | None = None) -> WebSock
     """Register the stream in `build_bus`: its port, the `/ws` route, and its status."""
     stream = WebSocketStream(bus, options)
     bus.hub.add_listener(stream.on_event)
-    bus.hub.add_test_listener(stream.on_event)  # test events reach preview pages' streams too
+    bus.hub.add_test_listener(stream.on_event)  # test events (gallery previews) need a flush too
     bus.add(WebSocketService(bus, stream))
     bus.route_installers.append(stream.install)
     bus.status_providers["websocket"] = stream.status

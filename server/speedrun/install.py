@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..bus import Bus
 from ..config import ConfigError
+from ..state_view import speedrun_sections
 from .api import install_routes
 from .livesplit import LiveSplitBridge
 from .practice import PracticeTracker
@@ -34,6 +35,8 @@ def install_speedrun(bus: Bus) -> TimerService | None:
         bus.add(service)
         bus.route_installers.append(install_routes(service))
         bus.status_providers["timer"] = service.status
+        if bus.state_channel is not None:  # segments and practice are part of the overlays' state
+            bus.state_channel.sections.update(speedrun_sections(service))
     settings = bus.config.live_split
     if settings.enabled:
         bridge = LiveSplitBridge(settings, bus.clock)
