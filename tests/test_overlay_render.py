@@ -276,8 +276,15 @@ async def _has(frame: Any, selector: str) -> bool:
     return await frame.locator(selector).count() > 0
 
 
+async def drawn(page: Any, expression: str) -> bool:
+    """Let one animation frame pass on the page's (installed, paused) clock, then evaluate."""
+    await page.clock.run_for(20)
+    return bool(await page.evaluate(expression))
+
+
 async def test_boss_timer_follows_the_page_clock(browser: Any, buses: BusMaker) -> None:
-    """Playwright's clock drives the page's timers: no waiting for real seconds."""
+    """The timer is the server's reading plus the page's own time since it: Playwright's clock drives
+    the page, the bus's ManualClock the server (no waiting for real seconds)."""
     bus = await buses.make()
     page = await browser.new_page(viewport={"width": 800, "height": 300})
     await page.clock.install()
@@ -285,14 +292,14 @@ async def test_boss_timer_follows_the_page_clock(browser: Any, buses: BusMaker) 
     await page.wait_for_function("DXBus.client && DXBus.client.stats.snapshots > 0")
     await page.clock.pause_at(1_900_000_000_000)
     bus.hub.emit("boss_encounter", {"boss_name": "Lace", "phase": "start"})
-    await eventually(lambda: page.evaluate("document.getElementById('boss').classList.contains('active')"),
+    await eventually(lambda: drawn(page, "document.getElementById('boss').classList.contains('active')"),
                      what="the fight to start")
     # (under 40 s in all: two keep-alive pings in a frozen page would count as a dead socket)
     await page.clock.run_for(19_000)
     assert await page.text_content("#boss-timer") == "0:19"
-    bus.hub.emit("boss_defeated", {"boss_name": "Lace"})  # no time in the event: the page's own count
-    # (the page's own polling runs on the paused clock, so poll from here)
-    await eventually(lambda: page.evaluate("!document.getElementById('boss').classList.contains('active')"),
+    await bus.clock.advance(19.4)  # type: ignore[attr-defined]
+    bus.hub.emit("boss_defeated", {"boss_name": "Lace"})  # no time in the event: the bus clock's
+    await eventually(lambda: drawn(page, "!document.getElementById('boss').classList.contains('active')"),
                      what="the fight to end")
     assert await page.text_content("#boss-last") == "Defeated Lace in 0:19"
     await page.clock.run_for(10_000)
