@@ -20,8 +20,9 @@
  *   frame are one `render(state, info)` (`info.changed`: the keys changed since the last draw,
  *   `info.full`: a full state arrived, `info.stale`: the bus is gone).
  * - Timers come from the server's clock: `{running, since, until}` or `{value}`; each message carries
- *   `server_now`, the page takes its offset once per message and draws server time + its own elapsed
- *   time since. When the socket closes timers freeze where they are and the page is stale:
+ *   `server_now`, the page takes its offset from it (a full state sets it, a patch can only move it
+ *   forward: a message that arrived late never winds a timer back) and draws server time + its own
+ *   elapsed time since. When the socket closes timers freeze where they are and the page is stale:
  *   `<html data-bus="down" class="dx-stale">`; a reconnect brings a fresh full state.
  * - Events (damage numbers, alerts, overlay_reload) come on the same socket. After a drop it
  *   reconnects with backoff (0.25 s doubling, capped at 5 s) and resumes with `since_seq`: events missed
@@ -39,6 +40,7 @@
   var RELOAD_EVENT = "overlay_reload";
   var BACKOFF_START_MS = 250;
   var BACKOFF_MAX_MS = 5000;
+  var CLOCK_JUMP_S = 5;  // a patch this much behind the page's clock reading means the clock jumped
 
   // -- page configuration (rendered by the server into <script id="dx-config">) -------------------
   var config = {};
@@ -301,7 +303,8 @@
     ws.onclose = function () {
       if (self.ws !== ws) return;
       self.ws = null;
-      clock.frozenAt = localNow();  // timers freeze where they are
+      // Timers freeze where they were when the bus went away (a failed reconnect moves nothing).
+      if (clock.frozenAt === null) clock.frozenAt = localNow();
       self.setStatus("down");
       self.schedule();
       self.retry();
@@ -337,7 +340,13 @@
   /** A full state or a patch: kept at once, drawn at the next animation frame (one draw per frame). */
   Client.prototype.applyState = function (frame) {
     if (typeof frame.server_now === "number") {
-      clock.offset = frame.server_now - localNow();
+      // The server's clock was at least `server_now` when this arrived, so each message bounds the
+      // offset from below: a patch only ever moves it forward (a late message never winds timers
+      // back); a full state (a new connection, maybe a new bus) takes its reading as it is.
+      // (A reading far behind is a jump of this page's clock, e.g. the machine slept: taken too.)
+      var offset = frame.server_now - localNow();
+      if (frame.type === "state" || clock.offset === null || offset > clock.offset ||
+          clock.offset - offset > CLOCK_JUMP_S) clock.offset = offset;
       clock.frozenAt = null;
     }
     if (frame.type === "state") {
