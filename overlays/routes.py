@@ -6,8 +6,10 @@ hot-reload service and the `overlays` status provider.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import logging
+import traceback
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -16,15 +18,15 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 from aiohttp import web
-from markupsafe import escape
 
+from dxbus import error_page
 from dxbus.bus import Bus
 from dxbus.events import TEST
 
 from .assets import Assets
 from .hot_reload import RELOAD_EVENT, OverlayReloader
 from .registry import Overlay, Registry
-from .settings import resolve
+from .settings import canonical_query, resolve
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,8 @@ class OverlayPages:
             # No types in the manifest: every event (no filter, so overlay_reload comes too).
             "types": sorted({*overlay.types, RELOAD_EVENT}) if overlay.types else [],
             "settings": [s.to_json() for s in overlay.settings.values()],
-            "values": values,
+            "values": values,  # bus.js uses these as they are: the server resolved them
+            "notes": resolved.notes,
             "warnings": resolved.warnings,
             "ws": "/ws",
         }
@@ -110,20 +113,53 @@ class OverlayPages:
     # -- handlers ----------------------------------------------------------------------------
     async def gallery(self, request: web.Request) -> web.Response:
         """GET /overlays."""
-        html = self._safe_render(lambda: self.render_gallery(request.query.get("token")), "gallery")
+        try:
+            html = self.render_gallery(request.query.get("token"))
+        except Exception as exc:  # a user overlay folder can break a shared template
+            return error_page.page_response(request, 500, "Gallery: template error",
+                                            f"{type(exc).__name__}: {exc}", template_location(exc))
         return _html(html)
 
+    def find(self, name: str) -> Overlay | None:
+        """The overlay a URL names, forgiving case (`/overlays/HP` is hp)."""
+        return self.registry.get(name) or self.registry.get(name.strip().lower())
+
     async def overlay(self, request: web.Request) -> web.Response:
-        """GET /overlays/{name}."""
+        """GET /overlays/{name} (also with a trailing slash, any case); errors are pages OBS can show."""
         name = request.match_info["name"]
-        overlay = self.registry.get(name)
+        overlay = self.find(name)
         if overlay is None:
-            problem = self.registry.errors.get(name)
+            problem = self.registry.errors.get(name) or self.registry.errors.get(name.lower())
             if problem:
-                return _html(_error_page(f"overlay {name}: {problem}"), status=500)
-            raise web.HTTPNotFound(text=f"no overlay named {name!r}; see /overlays")
+                return error_page.page_response(request, 500, f"Overlay {name} cannot load", problem,
+                                                ["fix the file, then refresh the source"])
+            known = [o.name for o in self.registry.all()]
+            close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
+            hint = f"did you mean /overlays/{close[0]} ?" if close else "see the gallery at /overlays"
+            return error_page.page_response(request, 404, "No such overlay",
+                                            f"there is no overlay named {name!r}", [hint])
         query = {key: request.query.getone(key) for key in request.query}
-        return _html(self._safe_render(lambda: self.render_overlay(overlay, query), name))
+        try:
+            html = self.render_overlay(overlay, query)
+        except Exception as exc:  # a user template may fail in any way; the page says where
+            return error_page.page_response(request, 500, f"Overlay {overlay.name}: template error",
+                                            f"{type(exc).__name__}: {exc}", template_location(exc))
+        return _html(html)
+
+    async def resolve_settings(self, request: web.Request) -> web.Response:
+        """GET /api/overlays/{name}/resolve?...: what the overlay would use for this query, and why.
+
+        The gallery's form shows these values and reasons and builds its URL from `query`, so the
+        form, the URL and the page always agree (one implementation: overlays/settings.py).
+        """
+        overlay = self.find(request.match_info["name"])
+        if overlay is None:
+            raise web.HTTPNotFound(text="no such overlay")
+        query = {key: request.query.getone(key) for key in request.query}
+        resolved = resolve(overlay.settings, query, overlay.name)
+        canonical = canonical_query(overlay.settings, resolved.values)
+        return web.json_response({"values": resolved.values, "notes": resolved.notes,
+                                  "warnings": resolved.warnings, "query": urlencode(canonical)})
 
     async def catalog(self, request: web.Request) -> web.Response:
         """GET /api/overlays: every overlay's manifest (name, size, settings) and manifest errors."""
@@ -156,25 +192,29 @@ class OverlayPages:
         # no-cache: the browser revalidates (cheap 304s), so an edited CSS/JS shows on reload.
         return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
-    def _safe_render(self, render: Callable[[], str], what: str) -> str:
-        try:
-            return render()
-        except jinja2.TemplateError as exc:
-            # A broken user template shows its error instead of a blank browser source.
-            log.error("overlay %s: template error: %s", what, exc)
-            raise web.HTTPInternalServerError(
-                text=_error_page(f"overlay {what}: template error: {exc}"), content_type="text/html"
-            ) from None
-
 
 def _html(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html", charset="utf-8",
                         headers={"Cache-Control": "no-cache"})
 
 
-def _error_page(message: str) -> str:
-    return ("<!doctype html><meta charset='utf-8'><title>overlay error</title>"
-            f"<pre style='color:#f66;background:#000a;padding:1em'>{escape(message)}</pre>")
+def template_location(exc: BaseException) -> list[str]:
+    """Where in which template `exc` happened: ["file.html.j2, line 12", the line's text]."""
+    filename, lineno = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if not (filename and lineno):  # a runtime error: Jinja puts template frames into the traceback
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+        if frames:
+            filename, lineno = frames[-1].filename, frames[-1].lineno
+    if not (filename and lineno):
+        return []
+    out = [f"{filename}, line {lineno}"]
+    try:
+        text = Path(filename).read_text(encoding="utf-8").splitlines()[lineno - 1].strip()
+    except (OSError, IndexError):
+        text = ""
+    if text:
+        out.append(text if len(text) <= 120 else text[:117] + "...")
+    return out
 
 
 @cache
@@ -205,6 +245,8 @@ def install_overlays(bus: Bus, overlays_dir: Path | None = None) -> OverlayPages
         app.router.add_get("/overlays", pages.gallery)
         app.router.add_get("/overlays/", pages.gallery)
         app.router.add_get("/overlays/{name}", pages.overlay)
+        app.router.add_get("/overlays/{name}/", pages.overlay)  # pasted with a trailing slash
+        app.router.add_get("/api/overlays/{name}/resolve", pages.resolve_settings)
         app.router.add_get("/api/overlays", pages.catalog)
         app.router.add_post("/api/overlays/{name}/test", pages.send_test)
         # A catch-all: routes added before it (the alert engine's /static/user-sounds/...) still win.

@@ -1,9 +1,11 @@
 """Overlay settings: typed knobs declared by each overlay, filled in from the URL's query string.
 
-A setting has a name, a type, a default and (for numbers and choices) a range. A bad value in the
-query string never breaks the page: it falls back to the default and produces a warning that the
-page prints to the browser console. `static/bus.js` applies the same rules on the client side, so
-the two always agree (see `docs/overlays.md`).
+A setting has a name, a type, a default and (for numbers and choices) a range. A value in the query
+string never breaks the page: a number outside its range is clamped to it, one off its step is rounded
+to it, and a value that cannot be read at all falls back to the default; each adjustment comes with a
+reason. This module is the ONE implementation of these rules: the overlay page gets the resolved
+values rendered into it (`static/bus.js` reads them, it never parses the query itself) and the
+gallery's form asks `GET /api/overlays/<name>/resolve` (see `docs/overlays.md`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ TYPES = ("bool", "int", "float", "color", "choice", "string")
 _COLOR = re.compile(r"#?([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+# What a number may look like: plain decimal, no `_` separators (Python's int() would take `2_0`),
+# no hex, no words like `inf`. A single decimal comma is read as a point (`1,5`).
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 # Query keys that are not settings: passed through to the WebSocket, never warned about.
 RESERVED_KEYS = frozenset({"token", "preview"})  # preview=1: a gallery preview (test events)
 
@@ -75,6 +80,51 @@ class Setting:
             raise ValueError(f"longer than {self.max_length} characters")
         return text
 
+    def coerce(self, raw: str) -> tuple[Any, str]:
+        """The value a query-string value stands for, and why it differs from what was written.
+
+        Never raises: out of range is clamped, off-step is rounded, unreadable is the default. The
+        reason is "" when the value was taken as written.
+        """
+        text = raw.strip()
+        if self.type in ("int", "float"):
+            return self._coerce_number(text)
+        if self.type == "string" and len(text) > self.max_length:
+            return text[: self.max_length], f"cut to {self.max_length} characters"
+        try:
+            return self.parse(text), ""
+        except ValueError as exc:
+            return self.default, f"{exc}; using the default {_show(self.default)}"
+
+    def _coerce_number(self, text: str) -> tuple[Any, str]:
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")
+        if not text:
+            return self.default, f"empty; using the default {_show(self.default)}"
+        if not _NUMBER.fullmatch(text):
+            return self.default, f"not a number; using the default {_show(self.default)}"
+        number = float(text)
+        if not math.isfinite(number):
+            return self.default, f"too large; using the default {_show(self.default)}"
+        value = number
+        reasons: list[str] = []
+        step = self.step if self.step else (1 if self.type == "int" else None)
+        if step:
+            # Steps count from the minimum, as an HTML number input's do; half a step rounds up.
+            base = self.min if self.min is not None else 0.0
+            value = base + math.floor((value - base) / step + 0.5) * step
+            value = round(value, _decimals(step) + _decimals(base))
+        if self.min is not None and value < self.min:
+            value, reasons = self.min, [f"below the minimum {_fmt(self.min)}"]
+        elif self.max is not None and value > self.max:
+            value, reasons = self.max, [f"above the maximum {_fmt(self.max)}"]
+        elif value != number:
+            reasons = ["whole numbers only" if step == 1 and self.type == "int" else f"steps of {_fmt(step)}"]
+        result: float | int = int(value) if self.type == "int" else float(value)
+        if reasons:
+            return result, f"{reasons[0]}; using {_show(result)}"
+        return result, ""
+
     def to_json(self) -> dict[str, Any]:
         """The spec as the gallery form and bus.js read it."""
         out = asdict(self)
@@ -88,6 +138,20 @@ def normalize_color(hex_digits: str) -> str:
     if len(digits) in (3, 4):
         digits = "".join(c * 2 for c in digits)
     return "#" + digits
+
+
+def _show(value: Any) -> str:
+    """A value as the user would type it (no Python quotes or True/False)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return _fmt(value)
+    return str(value) if value != "" else "(empty)"
+
+
+def _decimals(number: float) -> int:
+    text = repr(float(number))
+    return 0 if "e" in text else len(text.split(".")[1].rstrip("0"))
 
 
 def _fmt(value: float | None) -> str:
@@ -131,14 +195,15 @@ def make_setting(name: str, spec: Mapping[str, Any], where: str) -> Setting:
 
 @dataclass
 class Resolved:
-    """Settings after reading a query string: every value valid, plus what was rejected."""
+    """Settings after reading a query string: every value usable, plus what was changed and why."""
 
     values: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: dict[str, str] = field(default_factory=dict)  # setting -> why its value differs from the URL
 
 
 def resolve(settings: Mapping[str, Setting], query: Mapping[str, str], overlay: str = "") -> Resolved:
-    """Fill every setting from `query`, falling back to the default (with a warning) on a bad value."""
+    """Fill every setting from `query`: clamped, rounded or (unreadable) the default, each with a reason."""
     out = Resolved({name: s.default for name, s in settings.items()})
     prefix = f"overlay {overlay}: " if overlay else ""
     for key, raw in query.items():
@@ -148,10 +213,26 @@ def resolve(settings: Mapping[str, Setting], query: Mapping[str, str], overlay: 
         if setting is None:
             out.warnings.append(f"{prefix}unknown setting {key!r} ignored")
             continue
-        try:
-            out.values[key] = setting.parse(raw)
-        except ValueError as exc:
+        value, reason = setting.coerce(raw)
+        out.values[key] = value
+        if reason:
             shown = raw if len(raw) <= 40 else raw[:40] + "..."
-            out.warnings.append(
-                f"{prefix}setting {key}={shown!r}: {exc}; using the default {setting.default!r}")
+            out.notes[key] = reason
+            out.warnings.append(f"{prefix}setting {key}={shown!r}: {reason}")
+    return out
+
+
+def canonical_query(settings: Mapping[str, Setting], values: Mapping[str, Any]) -> dict[str, str]:
+    """The query string for `values`: only settings that differ from their default, in manifest order."""
+    out: dict[str, str] = {}
+    for name, setting in settings.items():
+        value = values.get(name, setting.default)
+        if value == setting.default and type(value) is type(setting.default):
+            continue
+        if isinstance(value, bool):
+            out[name] = "1" if value else "0"
+        elif isinstance(value, float):
+            out[name] = _fmt(value)
+        else:
+            out[name] = str(value)
     return out

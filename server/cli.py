@@ -22,6 +22,7 @@ from .config import Config, ConfigError, load_config
 from .config_toml import to_toml
 from .gc_freeze import FreezeStartup
 from .race.cli import add_race_command, add_race_push_arguments, install_race_parts
+from .report.command import add_report_command, run_report
 from .speedrun.cli import add_livesplit_command, livesplit_overrides, run_livesplit_standalone
 
 log = logging.getLogger("dxbus")
@@ -95,6 +96,7 @@ def make_parser() -> argparse.ArgumentParser:
     replay.add_argument("--pause", action="store_true", help="start paused (step with POST /api/replay/step)")
     add_obs_command(commands)
     add_livesplit_command(commands, _add_common)
+    add_report_command(commands)
     add_race_command(commands, _add_common)
 
     config = commands.add_parser(
@@ -227,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "obs":
         return run_obs_command(args)
+    if args.command == "report":
+        return run_report(args)
     if args.command == "config":
         return print_config(args)
     try:

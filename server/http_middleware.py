@@ -12,6 +12,7 @@ since the stream counts against the stream budget and may authenticate with a fi
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,9 +20,10 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from . import error_page
 from .bus import Bus
 from .gate import READ_METHODS, Gate
-from .http_errors import ApiError, error_response, from_api_error, from_http_exception
+from .http_errors import JSON_TYPE, ApiError, error_response, from_api_error, from_http_exception
 from .security import RateDecision
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,9 @@ class HttpGuard:
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
             response = error_response(500, "INTERNAL_ERROR", "the server failed on this request; see its log")
+        is_json_error = response.status >= 400 and response.content_type == JSON_TYPE
+        if is_json_error and isinstance(response, web.Response) and error_page.is_overlay_page(request):
+            response = _overlay_page(request, response)
         self.decorate(request, response)
         return response
 
@@ -170,3 +175,23 @@ class HttpGuard:
     def middlewares(self) -> list[Callable[..., Awaitable[web.StreamResponse]]]:
         """The middlewares in application order."""
         return [self.envelope, self.guard]
+
+
+TITLES = {401: "Token needed", 403: "Not allowed", 404: "No such overlay", 429: "Too many requests",
+          503: "The bus is stopping"}
+
+
+def _overlay_page(request: web.Request, response: web.Response) -> web.Response:
+    """An overlay URL's JSON error as a page OBS can show (an OBS source paints what it gets)."""
+    try:
+        body = response.body if isinstance(response.body, bytes) else b"{}"
+        error = json.loads(body or b"{}").get("error", {})
+    except (ValueError, AttributeError):
+        error = {}
+    message = str(error.get("message") or response.reason or "error")
+    headers = {k: v for k, v in response.headers.items() if k.lower() in ("retry-after", "allow")}
+    title = TITLES.get(response.status, "Overlay error" if response.status < 500 else "Overlay failed")
+    details = [f"{error.get('code', response.status)} · {request.path}"]
+    if response.status in (401, 403):
+        details.append("copy the URL again from the gallery (/overlays): it carries the current token")
+    return error_page.page_response(request, response.status, title, message, details, headers)

@@ -500,6 +500,7 @@ def install_websocket(bus: Bus, options: StreamOptions | None = None) -> WebSock
     """Register the stream in `build_bus`: its port, the `/ws` route, and its status."""
     stream = WebSocketStream(bus, options)
     bus.hub.add_listener(stream.on_event)
+    bus.hub.add_test_listener(stream.on_event)  # test events (gallery previews) need a flush too
     bus.add(WebSocketService(bus, stream))
     bus.route_installers.append(stream.install)
     bus.status_providers["websocket"] = stream.status

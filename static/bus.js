@@ -1,7 +1,7 @@
 /*
  * bus.js: the data-export-bus overlay client. Small, dependency-free, no build step.
  *
- *   const settings = DXBus.settings;            // this overlay's settings, validated from the URL
+ *   const settings = DXBus.settings;            // this overlay's settings, as the server resolved them
  *   DXBus.connect({
  *     types: ["combat_damage"],                 // events wanted as events ([] = state only; default:
  *                                               // the manifest's types, none listed = every event)
@@ -53,71 +53,11 @@
   var query = new URLSearchParams(window.location.search);
   var token = query.get("token");
 
-  // -- settings: the same rules as overlays/settings.py, applied to this page's URL ----------------
-  var TRUE = ["1", "true", "yes", "on"];
-  var FALSE = ["0", "false", "no", "off"];
-  var COLOR = /^#?([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/;
-
-  /** Parse one query value for a setting spec; throws an Error that says what is allowed. */
-  function parseSetting(spec, raw) {
-    var text = String(raw).trim();
-    switch (spec.type) {
-      case "bool":
-        if (TRUE.indexOf(text.toLowerCase()) >= 0) return true;
-        if (FALSE.indexOf(text.toLowerCase()) >= 0) return false;
-        throw new Error("expected true/false (1/0, yes/no, on/off)");
-      case "int":
-      case "float": {
-        var ok = spec.type === "int" ? /^[+-]?\d+$/.test(text) : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text);
-        var n = Number(text);
-        if (!ok || !isFinite(n)) throw new Error(spec.type === "int" ? "expected an integer" : "expected a number");
-        if ((spec.min !== null && spec.min !== undefined && n < spec.min) ||
-            (spec.max !== null && spec.max !== undefined && n > spec.max)) {
-          throw new Error("out of range " + spec.min + " to " + spec.max);
-        }
-        return n;
-      }
-      case "color": {
-        var m = COLOR.exec(text);
-        if (!m) throw new Error("expected a hex color like #ff4040 or ff404080");
-        var d = m[1].toLowerCase();
-        if (d.length <= 4) d = d.split("").map(function (c) { return c + c; }).join("");
-        return "#" + d;
-      }
-      case "choice":
-        if ((spec.choices || []).indexOf(text) < 0) throw new Error("expected one of " + spec.choices.join(", "));
-        return text;
-      default:
-        if (text.length > (spec.max_length || 80)) throw new Error("longer than " + spec.max_length + " characters");
-        return text;
-    }
-  }
-
-  /** This page's settings: defaults, overridden by valid query values; bad ones warn and fall back. */
-  function readSettings(specs, params, label) {
-    var values = {};
-    var byName = {};
-    (specs || []).forEach(function (spec) { values[spec.name] = spec.default; byName[spec.name] = spec; });
-    var seen = {};
-    params.forEach(function (raw, key) {
-      if (key === "token" || key === "preview" || seen[key]) return;
-      seen[key] = true;
-      var spec = byName[key];
-      if (!spec) {
-        console.warn("[dxbus] overlay " + label + ": unknown setting '" + key + "' ignored");
-        return;
-      }
-      try {
-        values[key] = parseSetting(spec, raw);
-      } catch (err) {
-        console.warn("[dxbus] overlay " + label + ": setting " + key + "='" + raw + "': " + err.message +
-                     "; using the default " + JSON.stringify(spec.default));
-      }
-    });
-    return values;
-  }
-
-  var settings = readSettings(config.settings, query, config.overlay || "?");
+  // -- settings: resolved by the server (overlays/settings.py), the one implementation -----------
+  // The page never re-parses its query string: clamped, rounded and defaulted values arrive in the
+  // page configuration with the reasons, so the CSS, the script and the gallery's form agree.
+  var settings = config.values || {};
+  (config.warnings || []).forEach(function (w) { console.warn("[dxbus] " + w); });
 
   // -- small helpers overlays share ----------------------------------------------------------------
   /** Seconds -> "m:ss" / "h:mm:ss" (with `tenths`, "m:ss.t"). */
@@ -494,8 +434,6 @@
     timer: timerSeconds,
     serverNow: serverNow,
     every: every,
-    parseSetting: parseSetting,
-    readSettings: readSettings,
     formatTime: formatTime,
     nextFrame: nextFrame,
     setText: setText,

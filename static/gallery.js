@@ -1,5 +1,10 @@
 /* gallery.js: builds each overlay card's settings form from its manifest, keeps the OBS URL and the
-   live preview in step with the form, and unlocks preview sound on a click. */
+   live preview in step with the form, and unlocks preview sound on a click.
+
+   The form never builds a URL from what was typed: it asks the server what the overlay would use
+   (GET /api/overlays/<name>/resolve, overlays/settings.py, the one implementation of the rules), shows
+   those values (clamped, rounded or the default) with the reason next to the field, and copies the
+   server's canonical query into the URL. So every URL the card offers opens exactly what the form shows. */
 (function () {
   "use strict";
   var catalog = JSON.parse(document.getElementById("dx-catalog").textContent || "[]");
@@ -32,11 +37,17 @@
         input.appendChild(opt);
       });
     } else if (spec.type === "int" || spec.type === "float") {
+      // A text field (not type=number, which silently empties what it cannot read): what was typed
+      // stays visible until the server's value replaces it, with the reason beside it.
       input = document.createElement("input");
-      input.type = "number";
-      if (spec.min !== null) input.min = spec.min;
-      if (spec.max !== null) input.max = spec.max;
-      input.step = spec.step || (spec.type === "int" ? 1 : "any");
+      input.type = "text";
+      input.inputMode = spec.type === "int" ? "numeric" : "decimal";
+      input.className = "number";
+      var range = [];
+      if (spec.min !== null) range.push("min " + spec.min);
+      if (spec.max !== null) range.push("max " + spec.max);
+      if (spec.step) range.push("step " + spec.step);
+      input.placeholder = range.join(", ");
     } else if (spec.type === "color") {
       input = document.createElement("input");
       input.type = "color";
@@ -54,6 +65,13 @@
     input.name = spec.name;
     label.appendChild(input);
     if (alpha) label.appendChild(alpha);
+    var note = document.createElement("small");
+    note.className = "note";
+    note.setAttribute("aria-live", "polite");
+    var wrap = document.createElement("div");
+    wrap.className = "field-wrap";
+    wrap.appendChild(label);
+    wrap.appendChild(note);
 
     var api = {
       spec: spec,
@@ -64,19 +82,34 @@
           alpha.value = value.length === 9 ? Math.round(parseInt(value.slice(7), 16) / 2.55) : 100;
         } else input.value = value;
       },
-      get: function () {
-        if (spec.type === "bool") return input.checked;
+      /** What the field holds, as the query string would carry it (unchecked: the server decides). */
+      raw: function () {
+        if (spec.type === "bool") return input.checked ? "1" : "0";
         if (spec.type === "color") {
-          var a = Math.max(0, Math.min(100, Number(alpha.value)));
+          var a = alpha.value.trim() === "" ? 100 : Math.round(Number(alpha.value));
+          if (!isFinite(a)) a = 100;
+          a = Math.max(0, Math.min(100, a));
           return a >= 100 ? input.value : input.value + Math.round(a * 2.55).toString(16).padStart(2, "0");
         }
-        if (spec.type === "int" || spec.type === "float") return Number(input.value);
         return input.value;
       },
-      element: label,
+      /** Whether the user is typing in this field (its value is not replaced under the cursor). */
+      editing: function () { return document.activeElement === input || document.activeElement === alpha; },
+      /** Show why the overlay uses another value than the one typed ("" clears it). */
+      note: function (text) {
+        note.textContent = text || "";
+        wrap.classList.toggle("adjusted", !!text);
+      },
+      element: wrap,
+      touched: false,
     };
-    input.addEventListener("input", onChange);
-    if (alpha) alpha.addEventListener("input", onChange);
+    function edited(committed) { api.touched = true; onChange(committed); }
+    input.addEventListener("input", function () { edited(false); });
+    input.addEventListener("change", function () { edited(true); });
+    if (alpha) {
+      alpha.addEventListener("input", function () { edited(false); });
+      alpha.addEventListener("change", function () { edited(true); });
+    }
     api.set(spec.default);
     return api;
   }
@@ -91,28 +124,45 @@
     var fields = [];
     var timer = null;
 
-    function query() {
-      var params = new URLSearchParams();
-      fields.forEach(function (f) {
-        var value = f.get();
-        if (value !== f.spec.default && String(value) !== String(f.spec.default)) {
-          // Valid or not, what the user typed goes in: the page falls back and says so in its console.
-          params.set(f.spec.name, f.spec.type === "bool" ? (value ? "1" : "0") : String(value));
-        }
-      });
-      return withToken(params);
+    var asked = 0;        // requests sent; only the newest answer is applied
+    var canonical = "";   // the server's query for the current form: the URL's settings part
+
+    function url(extra) {
+      var q = new URLSearchParams(canonical);
+      if (extra) q.set("preview", "1");  // previews also show test events; the OBS URL never does
+      withToken(q);
+      var text = q.toString();
+      return window.location.origin + overlay.url + (text ? "?" + text : "");
     }
-    // The preview also shows test events (?preview=1); the OBS URL does not, so a test never shows on stream.
-    function previewUrl() {
-      var q = query();
-      q.set("preview", "1");
-      return window.location.origin + overlay.url + "?" + q.toString();
-    }
-    function update() {
-      var q = query().toString();
-      urlInput.value = window.location.origin + overlay.url + (q ? "?" + q : "");
-      clearTimeout(timer);
-      timer = setTimeout(function () { var url = previewUrl(); if (iframe.src !== url) iframe.src = url; }, 250);
+    function previewUrl() { return url(true); }
+
+    /** Ask the server what the overlay makes of the form; show its values, reasons and URL. */
+    function update(committed) {
+      var raw = new URLSearchParams();
+      fields.forEach(function (f) { raw.set(f.spec.name, f.raw()); });
+      var mine = ++asked;
+      el.dataset.resolving = "1";
+      fetch("/api/overlays/" + encodeURIComponent(overlay.name) + "/resolve?" + withToken(raw).toString())
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status)); })
+        .then(function (answer) {
+          if (mine !== asked) return;  // a newer edit is on its way
+          canonical = answer.query;
+          fields.forEach(function (f) {
+            var name = f.spec.name;
+            // A reason stays beside its field until that field is edited again (the corrected value,
+            // sent back with the next edit elsewhere, needs no correction any more).
+            if (answer.notes[name]) f.note(answer.notes[name]);
+            else if (f.touched) f.note("");
+            f.touched = false;
+            // While typing, the field keeps the keystrokes; when the edit is done, it shows the value used.
+            if (committed || !f.editing()) f.set(answer.values[name]);
+          });
+          urlInput.value = url(false);
+          el.dataset.resolving = "";
+          clearTimeout(timer);
+          timer = setTimeout(function () { var u = previewUrl(); if (iframe.src !== u) iframe.src = u; }, 250);
+        })
+        .catch(function (err) { el.dataset.resolving = ""; console.warn("settings check failed", err); });
     }
 
     var groups = {};
@@ -136,8 +186,8 @@
       else document.execCommand("copy");
     });
     el.querySelector("button.reset").addEventListener("click", function () {
-      fields.forEach(function (f) { f.set(f.spec.default); });
-      update();
+      fields.forEach(function (f) { f.set(f.spec.default); f.note(""); });
+      update(true);
     });
     var test = el.querySelector("button.test");
     if (test) {
@@ -166,7 +216,7 @@
     }
     if (window.ResizeObserver) new ResizeObserver(fit).observe(preview);
     fit();
-    update();
+    urlInput.value = url(false);
     iframe.src = previewUrl();
   }
 

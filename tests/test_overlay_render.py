@@ -234,21 +234,21 @@ async def test_background_is_transparent(browser: Any, buses: BusMaker) -> None:
 
 
 @pytest.mark.setting_warnings
-async def test_bad_settings_fall_back_with_console_warnings(browser: Any, buses: BusMaker) -> None:
+async def test_bad_settings_are_clamped_or_defaulted_with_warnings(browser: Any, buses: BusMaker) -> None:
     bus = await buses.make()
     await emit_state(bus, "player_update", {"health_current": 3, "health_max": 5})
     query = "mask_size=99999&mask_color=javascript:alert(1)&show_silk=maybe&theme=neon&bogus=1&scale=2"
     page, console = await open_overlay(browser, bus, "hp", query)
     assert await page.locator(".mask.full").count() == 3  # not a blank page
     settings = await page.evaluate("DXBus.settings")
-    assert settings["mask_size"] == 44 and settings["mask_color"] == "#f5f1e8"
+    assert settings["mask_size"] == 160 and settings["mask_color"] == "#f5f1e8"  # clamped; default
     assert settings["show_silk"] is True and settings["theme"] == "silk" and settings["scale"] == 2
     warnings = "\n".join(console.of("warning"))
     for key in ("mask_size", "mask_color", "show_silk", "theme", "bogus"):
         assert key in warnings, (key, warnings)
-    # server side agrees: the CSS variables carry the defaults
+    # one implementation: the CSS variables carry the same values as the script
     css = await page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--hp-size')")
-    assert css.strip() == "44px"
+    assert css.strip() == "160px"
     assert await page.get_attribute("html", "data-theme") == "silk"
     await page.close()
 
@@ -267,8 +267,9 @@ async def test_gallery_lists_every_overlay_with_preview_form_and_url(browser: An
     assert await page.text_content("#card-hp .size") == "Width 720 × Height 180"
     await page.check("#card-hp input[name=show_numbers]")
     await page.select_option("#card-hp select[name=position]", "bottom-right")
-    url = await page.input_value("#card-hp input.url")
-    assert url.endswith("/overlays/hp?position=bottom-right&show_numbers=1")
+    # the URL is the server's answer for the form (GET /api/overlays/hp/resolve)
+    await page.wait_for_function("document.querySelector('#card-hp input.url').value"
+                                 ".endsWith('/overlays/hp?position=bottom-right&show_numbers=1')")
     frame = page.frame_locator("#card-hp iframe")
     await frame.locator("html[data-position=bottom-right]").wait_for(timeout=5000)
     # the test button publishes the manifest's sample events; the preview shows them

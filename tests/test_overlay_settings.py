@@ -62,15 +62,16 @@ def test_manifest_settings_that_cannot_work_are_refused_by_name() -> None:
         make_setting("Bad-Name", {"type": "bool", "default": True}, "x")
 
 
-def test_resolve_falls_back_to_defaults_with_warnings() -> None:
+def test_resolve_clamps_rounds_or_falls_back_with_reasons() -> None:
     settings = {
         "size": Setting("size", "int", 10, min=1, max=20),
         "on": Setting("on", "bool", True),
     }
     out = resolve(settings, {"size": "99", "on": "0", "zap": "1", "token": "secret"}, "hp")
-    assert out.values == {"size": 10, "on": False}
+    assert out.values == {"size": 20, "on": False}
     assert len(out.warnings) == 2
-    assert "size='99'" in out.warnings[0] and "using the default 10" in out.warnings[0]
+    assert "size='99'" in out.warnings[0] and "above the maximum 20; using 20" in out.warnings[0]
+    assert out.notes == {"size": "above the maximum 20; using 20"}
     assert "unknown setting 'zap'" in out.warnings[1]
     assert not any("secret" in w for w in out.warnings)  # the token is never echoed
 
@@ -193,7 +194,7 @@ async def test_bad_values_render_the_default_into_the_page(bus) -> None:  # type
         async with http.get(url) as r:
             html = await r.text()
     head, config = html.split('<script id="dx-config"')
-    assert "display:none" not in head and "--hp-full: #f5f1e8;" in head and "--dx-scale: 1.0;" in head
+    assert "display:none" not in head and "--hp-full: #f5f1e8;" in head and "--dx-scale: 0.25;" in head
     assert "themes/silk.css" in head and "../../x" not in head
     # the server-side warnings travel in the page config, JSON-escaped (no markup can break out)
     assert "mask_color" in config and "<" not in config.split("</script>")[0][1:]

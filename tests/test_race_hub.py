@@ -127,8 +127,9 @@ async def test_pull_race_standings_deltas_and_a_runner_dropping_off(rig: Rig, tm
     recent = hub.hub.recent(10_000)
     splits = [(e.data["runner"], e.data["split"]) for e in recent if e.type == "race_split"]
     assert len(splits) == len(set(splits)) == 2 * len(SEEDS)
-    finishes = [e.data["runner"] for e in recent if e.type == "race_finish"]
-    assert finishes == [n for n in state["finish_order"]]
+    finishes = {e.data["runner"]: e.data["place"] for e in recent if e.type == "race_finish"}
+    assert sorted(finishes) == sorted(state["finish_order"])
+    assert finishes[state["finish_order"][0]] == 1  # the winner by game time is told #1
     leads = [e.data["text"] for e in recent if e.type == "race_lead_change"]
     assert leads and all(t.endswith(" takes the lead") for t in leads)
 
