@@ -17,6 +17,7 @@ from .export import install_export
 from .facts import install_facts
 from .folder_lock import announce_urls, install_folder_lock
 from .http_service import HttpService
+from .report.live import install_live_report
 from .sandbox import install_test_state
 from .sources.install import install_recorder, install_sources
 from .sources.simulator import install_simulator
@@ -68,6 +69,7 @@ def build_bus(
     install_text_files(bus)  # obs-text/*.txt for OBS text sources
     install_speedrun(bus)  # split rules -> timer_command events; segments, practice; LiveSplit bridge
     install_overlays(bus, options.overlays_dir)  # /overlays, /static, hot reload of open pages
+    install_live_report(bus)  # /report: the session report of this bus's session so far
     # Each part registers its services here, in start order: state and sinks first, then the
     # ports, then the sources, so nothing a source publishes is missed.
     if config.http.enable_http_server:
