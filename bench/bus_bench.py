@@ -90,7 +90,7 @@ Compression = "{compression}"
 MaxConnectionsPerIP = 2000
 MaxConnectionsPerPort = 2000
 
-{f"[Ingest]{chr(10)}Port = {ingest_port}" if has_ingest() else ""}
+{f"[Ingest]{chr(10)}EnableTcpIngest = true{chr(10)}Port = {ingest_port}" if has_ingest() else ""}
 
 [State]
 File = "{tmp / 'state.json'}"
@@ -196,9 +196,12 @@ def single_posts(server: Server, seconds: float) -> dict[str, Any]:
     """One event per POST on 10 keep-alive connections, nobody reading: requests/s."""
     with job(loadgen.poster_process, HOST, server.http_port, "single",
              {"seconds": seconds, "connections": 10}) as p:
+        cpu = server.cpu_seconds()
         p.send("go")
         out = p.recv()
-    return {"value": out["requests_per_s"], "complete": out["bad"] == 0}
+        cpu = server.cpu_seconds() - cpu
+    return {"value": out["requests_per_s"], "complete": out["bad"] == 0,
+            "cpu_us_per_request": round(1e6 * cpu / (out["requests_per_s"] * seconds), 1)}
 
 
 def batch_posts(server: Server, events: int) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from .clock import utc_iso
 from .sources.original_format import normalize_fields, normalize_object
 
 EVENT_TYPE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -84,8 +85,6 @@ def wire_dict(timestamp: str, event_type: str, data: dict[str, Any], seq: int,
 
 def make_event(draft: Draft, seq: int, received_mono: float, received_wall: float) -> Event:
     """Stamp a draft with its `Seq` and serialize it; raises EventError if it is too large."""
-    from .clock import utc_iso
-
     timestamp = draft.timestamp or utc_iso(received_wall)
     raw = orjson.dumps(wire_dict(timestamp, draft.type, draft.data, seq, draft.origin))
     if len(raw) > MAX_EVENT_BYTES:
