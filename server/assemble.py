@@ -25,8 +25,10 @@ from .export import export_part
 from .folder_lock import folder_lock_parts
 from .gc_freeze import FreezeStartup
 from .http_service import http_part
+from .ingest_tcp import ingest_port_part
 from .parts import Part
 from .race.install import race_part
+from .report.live import live_report_part
 from .sources.install import recorder_part, sources_part
 from .sources.simulator import simulator_part
 from .speedrun.install import speedrun_part
@@ -89,10 +91,12 @@ def build_bus(
         text_files_part(bus),  # obs-text/*.txt, rendered from bus.state
         speedrun_part(bus),  # split rules -> timer_command events; segments, practice; LiveSplit bridge
         overlays_part(bus, options.overlays_dir),  # /overlays, /static, hot reload of open pages
+        live_report_part(bus),  # /report: the session report of this bus's session so far
         # Ports: after the sinks, so nothing a client sends is missed.
         http_part(bus),  # 8080: builds its app at start, with every part's routes
         websocket_part(bus),  # 9091 (any path) and /ws on the 8080 app
         tcp_timer_part(bus),  # 9090: timer_command events as lines
+        ingest_port_part(bus),  # [Ingest]: NDJSON events over one TCP connection (off by default)
         obs_part(bus),  # OBS scene rules (only with [OBS] Enabled or DryRun); never blocks start-up
         # Sources: last, after the ports, so no client misses their first events.
         sources_part(bus, options),  # replay, --tail, --relay

@@ -10,6 +10,7 @@ session's first event, i.e. game time for the game, a recording or the simulator
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -37,6 +38,16 @@ from ..facts import (
 )
 from ..world import World, load_world
 from .load import EpochParser
+
+# Events the bus makes itself (alerts, timer commands, overlay reloads, race updates) carry the bus's
+# wall-clock time, not the game's: they are not play, and at --speed above 1 their times would
+# stretch the session. The report counts only what the game (or a recording of it) said.
+BUS_MADE = frozenset({"alert", "timer_command", "overlay_reload"})
+
+
+def is_bus_made(event_type: str) -> bool:
+    """An event the bus emitted itself (see `BUS_MADE`), not one of the game's."""
+    return event_type in BUS_MADE or event_type.startswith("race_")
 
 
 @dataclass
@@ -136,6 +147,21 @@ class SessionLog:
             self.end, self.last_timestamp = at, stamp
         return at - self.start
 
+    def snapshot(self) -> SessionLog:
+        """A copy to analyze while this one keeps growing: the lists copied, and the stays and
+        fights that may still change (the last visit, open and ending fights) copied too."""
+        copy = dataclasses.replace(self)
+        for name in ("visits", "fights", "deaths", "health", "silk", "damage", "benches", "heals",
+                     "abilities_gained"):
+            setattr(copy, name, list(getattr(self, name)))
+        copy.ability_uses = dict(self.ability_uses)
+        if copy.visits:
+            copy.visits[-1] = dataclasses.replace(copy.visits[-1])
+        changing = {id(f) for f in self._ending} | ({id(self._open_fight)} if self._open_fight else set())
+        copy.fights = [dataclasses.replace(f) if id(f) in changing else f for f in copy.fights]
+        copy._open_fight, copy._ending = None, []
+        return copy
+
     # -- events -----------------------------------------------------------------------------------
     def at(self, stamp: str) -> float:
         """Epoch seconds of a timestamp (for callers that have no parsed time)."""
@@ -144,7 +170,7 @@ class SessionLog:
     def add_event(self, event: Event, at: float | None = None) -> None:
         """Count an event (`at`: its time in epoch seconds, parsed from its timestamp when None);
         a `player_update` adds to the current visit's path and to the silk series."""
-        if event.origin == TEST:
+        if event.origin == TEST or is_bus_made(event.type):
             return
         self.events += 1
         t = self._touch(event.timestamp, self._parse(event.timestamp) if at is None else at)
