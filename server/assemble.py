@@ -17,6 +17,7 @@ from .export import install_export
 from .facts import install_facts
 from .folder_lock import announce_urls, install_folder_lock
 from .http_service import HttpService
+from .ingest_tcp import install_ingest_port
 from .report.live import install_live_report
 from .sandbox import install_test_state
 from .sources.install import install_recorder, install_sources
@@ -76,6 +77,7 @@ def build_bus(
         bus.add(HttpService(bus))  # builds its app at start, after every route installer is in
     install_websocket(bus)  # 9091 (any path) and /ws on the 8080 app
     install_tcp_timer(bus)  # 9090: timer_command events as lines
+    install_ingest_port(bus)  # [Ingest]: NDJSON events over one TCP connection (off by default)
     install_obs(bus)  # OBS scene rules (only with [OBS] Enabled or DryRun); never blocks start-up
     install_sources(bus, options)  # replay, --tail, --relay: last, after the ports
     if options.simulate:  # the demo: Silksong play simulated from the world data

@@ -3,7 +3,8 @@
 A page connects to the stream with `state=1` (the gate admits it like any stream connection; the token
 comes in `?token=`). It then gets, on one socket:
 
-- `{"type": "state", "rev": N, "seq": S, "server_now": T, "state": {...}}`: the full document
+- `{"type": "state", "rev": N, "seq": S, "server_now": T, "server_time": W, "state": {...}}`: the full
+  document
   (`dxbus.state_view.state_document`: `/api/state` plus `segments`, `practice` and `timers`), first on
   connect and again whenever the page asks (`{"type": "resync"}`) or fell too far behind;
 - `{"type": "state_patch", "rev": N, "base": B, "server_now": T, "changes": {key: value}}`: the
@@ -238,6 +239,7 @@ class StateClient:
         self.feed.clients.add(self)
         self.feed.refresh(self.channel.bus.clock.monotonic())
         await self._send_full(seq=hub.seq)
+        self.wake.set()  # the since_seq replay, at once
         writer = asyncio.create_task(self._write_loop(), name="state-channel writer")
         try:
             async for msg in self.ws:
@@ -322,6 +324,7 @@ class StateClient:
                                    "server_now": self.channel.bus.clock.monotonic(), "state": feed.doc}
         if seq is not None:
             message["seq"] = seq  # events up to here are in this state (later ones are new)
+            message["server_time"] = self.channel.bus.clock.time()  # wall clock: how old a replay is
         await _send(self.ws, message)
         self.rev = feed.rev
         self.full_sent += 1
