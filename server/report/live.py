@@ -23,6 +23,7 @@ from ..parts import Part
 from .command import INSTALL_HINT, analysis_available
 from .load import DEFAULT_GAP_SECONDS, EpochParser
 from .session import SessionLog, is_bus_made
+from .speedrun import Segments
 
 if TYPE_CHECKING:
     from ..bus import Bus
@@ -45,6 +46,7 @@ class LiveReport:
         facts = self.bus.facts
         world = facts.deriver.world if facts is not None else None
         log = SessionLog(world=world) if world is not None else SessionLog()
+        log.segments = Segments(log.world)
         log.origin = self.bus.mode
         return log
 
