@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from overlay_support import BusMaker
+
+SHOTS = Path("/tmp/look") if Path("/tmp/look").is_dir() else Path(tempfile.gettempdir())
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -107,7 +112,21 @@ async def test_nonsense_typed_into_every_field_gives_urls_that_open_what_the_for
     assert await size.input_value() == "160"
     note = page.locator(f"{hp} .field-wrap.adjusted .note", has_text="maximum")
     assert await note.text_content() == "above the maximum 160; using 160" and await note.is_visible()
-    await page.locator(hp).screenshot(path="/tmp/look/form-hp.png")
+    # the size follows the settings; a source smaller than that is flagged on the card
+    numbers = page.locator(f"{hp} [name=show_numbers]")
+    await numbers.check()
+    await _settle(page, hp)
+    size = await page.text_content(f"{hp} .size")
+    assert size is not None and size.startswith("Width ")
+    width = int(size.split()[1])
+    async with aiohttp.ClientSession() as http, http.get(
+            f"{base}/api/overlays/hp/resolve?mask_size=160&show_numbers=1") as r:
+        assert (await r.json())["size"]["width"] == width
+    await page.fill(f"{hp} input.src-w", "720")
+    await page.fill(f"{hp} input.src-h", "180")
+    note = await page.text_content(f"{hp} .fit-note")
+    assert note is not None and note.startswith(f"cuts content: {width - 720} px too narrow"), note
+    await page.locator(hp).screenshot(path=str(SHOTS / "form-hp.png"))
     assert not errors
     await overlay_page.close()
     await page.close()

@@ -40,7 +40,8 @@ async def test_hp_masks_follow_health_and_silk_bar_follows_mp(browser: Any, buse
 
 async def test_damage_number_appears_then_is_gone_after_its_animation(browser: Any, buses: BusMaker) -> None:
     bus = await buses.make()
-    page, console = await open_overlay(browser, bus, "damage", "duration=1000")
+    # (4 s: both numbers are still up when their colours are read, even on a busy machine)
+    page, console = await open_overlay(browser, bus, "damage", "duration=4000")
     bus.hub.emit("combat_damage", {"damage": 13, "is_player_damage": False, "enemy_type": "Moss Mother"})
     await page.wait_for_selector(".dmg.dealt", timeout=5000)
     assert await page.text_content(".dmg.dealt") == "13"
@@ -51,7 +52,7 @@ async def test_damage_number_appears_then_is_gone_after_its_animation(browser: A
         "[getComputedStyle(document.querySelector('.dmg.dealt')).color,"
         " getComputedStyle(document.querySelector('.dmg.taken')).color]")
     assert dealt != taken
-    await page.wait_for_function("document.querySelectorAll('.dmg').length === 0", timeout=5000)
+    await page.wait_for_function("document.querySelectorAll('.dmg').length === 0", timeout=15000)
     assert not console.of("error")
     await page.close()
 
@@ -255,7 +256,9 @@ async def test_gallery_lists_every_overlay_with_preview_form_and_url(browser: An
     assert {"hp", "damage", "deaths", "boss", "room", "stats", "alerts"} <= set(names)
     url = await page.input_value("#card-hp input.url")
     assert url == f"{bus.url('http')}/overlays/hp"
-    assert await page.text_content("#card-hp .size") == "Width 720 × Height 180"
+    # the recommended size follows the settings (overlays/sizing.py: 10 masks, numbers...)
+    await page.wait_for_function("document.querySelector('#card-hp').dataset.resolving === ''")
+    assert await page.text_content("#card-hp .size") == "Width 536 × Height 164"
     await page.check("#card-hp input[name=show_numbers]")
     await page.select_option("#card-hp select[name=position]", "bottom-right")
     # the URL is the server's answer for the form (GET /api/overlays/hp/resolve)
