@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import random
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ import pytest
 from dxbus.clock import ManualClock
 from dxbus.events import Event
 from dxbus.hub import Hub
-from dxbus.sources.simulator import STEP, Simulation, Simulator
+from dxbus.sources.simulator import MAX_SAMPLES_PER_SECOND, STEP, Simulation, Simulator
 from dxbus.state import session_on_hub
 from dxbus.world import load_world
 
@@ -64,7 +65,29 @@ async def test_speed_compresses_game_time() -> None:
     events, _ = await run(seed=3, seconds=20, speed=4.0)
     timing = [e.data["session_time"] for e in events if e.type == "timing_update"]
     assert timing[-1] == pytest.approx(80.0, abs=0.11)
-    assert sum(1 for e in events if e.type == "player_update") == 1 + 200  # rate stays 10 Hz
+    # Sampled per game second: 10 Hz of the 80 game seconds (4 samples per 0.1 s tick).
+    assert sum(1 for e in events if e.type == "player_update") == 1 + 800
+
+
+async def test_fast_demo_is_stamped_with_game_time() -> None:
+    """At --speed above 1 the export reads like the game session: timestamps in game time,
+    player_update at the configured rate per game second (capped per wall second)."""
+    events, _ = await run(seed=5, seconds=10, speed=10.0, hz=20)
+    start = datetime.fromisoformat(events[0].timestamp.replace("Z", "+00:00")).timestamp()
+    assert start == pytest.approx(ManualClock().time(), abs=0.001)
+    game = [(datetime.fromisoformat(e.timestamp.replace("Z", "+00:00")).timestamp() - start, e)
+            for e in events]
+    assert [t for t, _ in game] == sorted(t for t, _ in game)
+    updates = [t for t, e in game if e.type == "player_update"]
+    assert len(updates) == 1 + 10 * 10 * 20  # 100 game seconds at 20 Hz
+    assert updates[-1] == pytest.approx(100.0, abs=0.01)
+    gaps = {round(b - a, 3) for a, b in itertools.pairwise(updates)}
+    assert gaps <= {0.05, 0.049, 0.051}  # 1/20 s of game time, to the millisecond
+    for t, event in game:
+        if event.type == "timing_update":
+            assert t == pytest.approx(event.data["session_time"], abs=0.002)
+    flood, _ = await run(seed=5, seconds=2, speed=1000.0, hz=60)
+    assert sum(1 for e in flood if e.type == "player_update") == 1 + 2 * MAX_SAMPLES_PER_SECOND
 
 
 async def test_half_hour_of_play_is_realistic() -> None:

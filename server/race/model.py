@@ -145,7 +145,7 @@ class Race:
         self.stale_after = stale_after
         self.runners: dict[str, RunnerTrack] = {}
         self.best: dict[int, float] = {}  # best game time anyone had at each split index
-        self.finish_order: list[str] = []
+        self.arrivals: list[str] = []  # who finished, in the order the hub learnt it
         self.leader: str | None = None
         self.version = 0  # bumped on every change the board shows
         for runner in runners or []:
@@ -186,9 +186,9 @@ class Race:
         for fact in track.deriver.apply(event):
             changed |= self._follow(track, fact)
             for command in track.feed.on_fact(fact, at):
-                out += self._command(track, command.command)
+                out += self._command(track, command.command, event.timestamp)
         for command in track.feed.on_event(event, at):
-            out += self._command(track, command.command)
+            out += self._command(track, command.command, event.timestamp)
         if out or changed:
             self.version += 1
         return out
@@ -219,7 +219,7 @@ class Race:
             return True
         return False
 
-    def _command(self, track: RunnerTrack, command: str) -> list[RaceOutput]:
+    def _command(self, track: RunnerTrack, command: str, timestamp: str = "") -> list[RaceOutput]:
         """A timer command the route's rules made for this runner."""
         engine = track.engine
         if command == "start":
@@ -241,14 +241,16 @@ class Race:
             "race": self.id, "runner": track.name, "split": mark.name, "index": mark.index,
             "game": round(mark.game, 3), "delta": round(mark.delta, 3),
             "text": f"{track.name} {format_delta(mark.delta)} at {mark.name}",
-            "skipped": done.skipped})]
+            "skipped": done.skipped, "timestamp": timestamp})]  # the runner's clock at the split
         if engine.phase == "ended":
             track.finished = done.game
-            self.finish_order.append(track.name)
+            self.arrivals.append(track.name)
+            # The place by game time: a runner whose finish arrives late (a reconnect) may still win.
+            place = self.finish_order.index(track.name) + 1
             out.append(RaceOutput(RACE_FINISH, {
-                "race": self.id, "runner": track.name, "place": len(self.finish_order),
+                "race": self.id, "runner": track.name, "place": place,
                 "game": round(done.game, 3), "text": f"{track.name} finishes "
-                f"#{len(self.finish_order)} in {clock_text(done.game)}"}))
+                f"#{place} in {clock_text(done.game)}"}))
         return out + self._lead()
 
     def _lead(self) -> list[RaceOutput]:
@@ -261,6 +263,11 @@ class Race:
                                               "text": f"{leader} takes the lead"})]
 
     # -- reading --------------------------------------------------------------------------------
+    @property
+    def finish_order(self) -> list[str]:
+        """Finished runners by final game time (their own clocks), the race's result."""
+        return sorted(self.arrivals, key=lambda name: (self.runners[name].finished or 0.0, name))
+
     def is_stale(self, track: RunnerTrack, now: float) -> bool:
         """Nothing heard from the runner for `stale_after` seconds (finished runners never are)."""
         if track.finished is not None or track.forfeited or track.last_seen is None:
@@ -270,7 +277,6 @@ class Race:
     def order(self) -> list[RunnerTrack]:
         """The runners in race position (see the module docstring)."""
         finished = [self.runners[name] for name in self.finish_order]
-        finished.sort(key=lambda t: t.finished if t.finished is not None else 0.0)
         rest = [t for t in self.runners.values() if t.finished is None]
         rest.sort(key=lambda t: (t.forfeited, -len(t.splits), -t.rooms_since_split, t.last_game(), t.name))
         return finished + rest

@@ -10,9 +10,11 @@ session's first event, i.e. game time for the game, a recording or the simulator
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..events import TEST, Event
 from ..facts import (
@@ -37,6 +39,17 @@ from ..facts import (
 )
 from ..world import World, load_world
 from .load import EpochParser
+from .speedrun import Segments
+
+# Events the bus makes itself (alerts, timer commands, overlay reloads, race updates) carry the bus's
+# wall-clock time, not the game's: they are not play, and at --speed above 1 their times would
+# stretch the session. The report counts only what the game (or a recording of it) said.
+BUS_MADE = frozenset({"alert", "timer_command", "overlay_reload"})
+
+
+def is_bus_made(event_type: str) -> bool:
+    """An event the bus emitted itself (see `BUS_MADE`), not one of the game's."""
+    return event_type in BUS_MADE or event_type.startswith("race_")
 
 
 @dataclass
@@ -119,6 +132,8 @@ class SessionLog:
     heals: list[tuple[float, float]] = field(default_factory=list)
     abilities_gained: list[tuple[float, str]] = field(default_factory=list)
     ability_uses: dict[str, int] = field(default_factory=dict)
+    segments: Segments | None = None  # the speedrun split rules, when the caller wants segments
+    segments_view: dict[str, Any] | None = None  # set on a snapshot (the view at that moment)
     _open_fight: FightLog | None = None
     _ending: list[FightLog] = field(default_factory=list)  # ended, waiting for their FightResult
     _parse: EpochParser = field(default_factory=EpochParser)
@@ -129,48 +144,83 @@ class SessionLog:
         """Seconds from the first event to the last."""
         return (self.end - self.start) if self.start is not None and self.end is not None else 0.0
 
-    def _touch(self, stamp: str) -> float:
-        at = self._parse(stamp)
+    def _touch(self, stamp: str, at: float) -> float:
         if self.start is None:
             self.start, self.first_timestamp = at, stamp
         if self.end is None or at >= self.end:
             self.end, self.last_timestamp = at, stamp
         return at - self.start
 
+    def snapshot(self) -> SessionLog:
+        """A copy to analyze while this one keeps growing: the lists copied, and the stays and
+        fights that may still change (the last visit, open and ending fights) copied too."""
+        copy = dataclasses.replace(self)
+        for name in ("visits", "fights", "deaths", "health", "silk", "damage", "benches", "heals",
+                     "abilities_gained"):
+            setattr(copy, name, list(getattr(self, name)))
+        copy.ability_uses = dict(self.ability_uses)
+        if copy.visits:
+            copy.visits[-1] = dataclasses.replace(copy.visits[-1])
+        changing = {id(f) for f in self._ending} | ({id(self._open_fight)} if self._open_fight else set())
+        copy.fights = [dataclasses.replace(f) if id(f) in changing else f for f in copy.fights]
+        copy._open_fight, copy._ending = None, []
+        copy.segments, copy.segments_view = None, self.segment_view()
+        return copy
+
+    def segment_view(self) -> dict[str, Any] | None:
+        """Speedrun segments of the session's last run (None when no run started)."""
+        if self.segments is None:
+            return self.segments_view
+        return self.segments.view()
+
     # -- events -----------------------------------------------------------------------------------
-    def add_event(self, event: Event) -> None:
-        """Count an event; a `player_update` adds to the current visit's path and to the silk series."""
-        if event.origin == TEST:
+    def at(self, stamp: str) -> float:
+        """Epoch seconds of a timestamp (for callers that have no parsed time)."""
+        return self._parse(stamp)
+
+    def add_event(self, event: Event, at: float | None = None) -> None:
+        """Count an event (`at`: its time in epoch seconds, parsed from its timestamp when None);
+        a `player_update` adds to the current visit's path and to the silk series."""
+        if event.origin == TEST or is_bus_made(event.type):
             return
         self.events += 1
-        t = self._touch(event.timestamp)
+        at = self._parse(event.timestamp) if at is None else at
+        t = self._touch(event.timestamp, at)
+        if self.segments is not None:
+            self.segments.on_event(event, at)
         visit = self.visits[-1] if self.visits else None
         if visit is not None and t > visit.end:
             visit.end = t
         if event.type != "player_update":
             return
         data = event.data
-        x, y = data.get("position_x"), data.get("position_y")
-        if visit is not None and isinstance(x, int | float) and isinstance(y, int | float):
+        try:  # numbers, as the protocol says; a sample with anything else adds nothing
+            x, y = float(data["position_x"]), float(data["position_y"])
+            speed = math.hypot(float(data.get("velocity_x", 0)), float(data.get("velocity_y", 0)))
+        except (KeyError, TypeError, ValueError):
+            x = y = speed = math.nan
+        if visit is not None and x == x and y == y:  # not NaN
             if visit.last_x is not None and visit.last_y is not None:
                 visit.path_length += math.hypot(x - visit.last_x, y - visit.last_y)
             visit.last_x, visit.last_y = x, y
-            vx, vy = data.get("velocity_x", 0), data.get("velocity_y", 0)
-            if isinstance(vx, int | float) and isinstance(vy, int | float):
-                visit.speed_sum += math.hypot(vx, vy)
+            if speed == speed:
+                visit.speed_sum += speed
                 visit.samples += 1
         silk = data.get("mp_current")
-        if isinstance(silk, int | float) and not isinstance(silk, bool) and (
-                not self.silk or self.silk[-1][1] != silk):
+        if silk is not None and (not self.silk or self.silk[-1][1] != silk) and \
+                isinstance(silk, int | float) and not isinstance(silk, bool):
             top = data.get("mp_max")
             self.silk.append((t, silk, top if isinstance(top, int | float) else None))
 
     # -- facts ------------------------------------------------------------------------------------
-    def add_fact(self, fact: Fact) -> None:
-        """Fold one fact in (facts of test events are skipped)."""
+    def add_fact(self, fact: Fact, at: float | None = None) -> None:
+        """Fold one fact in (`at` as for `add_event`); facts of test events are skipped."""
         if fact.event is not None and fact.event.origin == TEST:
             return
-        t = self._touch(fact.timestamp)
+        at = self._parse(fact.timestamp) if at is None else at
+        t = self._touch(fact.timestamp, at)
+        if self.segments is not None:
+            self.segments.on_fact(fact, at)
         handler = getattr(self, "_on_" + fact.kind, None)
         if handler is not None:
             handler(fact, t)
@@ -257,15 +307,15 @@ def fold(events: Iterable[Event], world: World | None = None,
     world = world or load_world()
     clock = StepClock()
     deriver = FactDeriver(clock, kill_pairing_seconds, world)
-    log = SessionLog(world=world)
+    log = SessionLog(world=world, segments=Segments(world))
     apply, add_event, add_fact = deriver.apply, log.add_event, log.add_fact
     for event in events:
         if log.start is None:
             log.origin = event.origin
-        clock.now = event.received
+        clock.now = at = event.received
         for fact in apply(event):
-            add_fact(fact)
-        add_event(event)
+            add_fact(fact, at)
+        add_event(event, at)
     if log.end is not None:  # kills still waiting for the game's time settle as the window ends
         for fact in deriver.expire(clock.now + kill_pairing_seconds + 1):
             add_fact(fact)

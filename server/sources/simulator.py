@@ -11,6 +11,12 @@ steps and reports events through a callback, drawing every random choice from on
 `random.Random`. `Simulator` is the bus service that drives it with the injected clock: one tick per
 `player_update` at the live `update_frequency_hz`, each tick advancing game time by `speed / hz`.
 Same seed + same clock = the same events, byte for byte.
+
+At `--speed` above 1 the demo is a compressed game session, and its export must read like one
+(`dxbus report` on it): every event is stamped with its game time (the start's wall time plus the
+simulation's `t`), and `player_update` is sampled per game second at `update_frequency_hz` (each
+tick publishes `speed` samples), up to `MAX_SAMPLES_PER_SECOND` per wall second, above which
+the game rate drops so a speed of 1000 does not flood the bus.
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..clock import Clock
+from ..clock import Clock, utc_iso
 from ..collection import CollectionPolicy
 from ..config import ConfigError
 from ..events import DEMO
+from ..parts import Part
 from ..tasks import cancel_and_wait
 from ..world import Boss, World, load_world
 
@@ -50,6 +57,7 @@ BIND_COST = 9
 BIND_HEAL = 3
 SKILL_COST = 4
 STATS_INTERVAL = 5.0
+MAX_SAMPLES_PER_SECOND = 1200  # player_update samples per wall second at --speed above 1
 MAX_BOSS_TRIES = 3  # consecutive losses before Hornet goes elsewhere for a while
 
 # Enemies by map region (a readable selection; rooms draw from their region's list).
@@ -627,14 +635,26 @@ class Simulator:
         self.sim = Simulation(world or load_world(), random.Random(self.seed), self._publish)
         self._task: asyncio.Task[None] | None = None
         self._started = 0.0
+        self._epoch: float | None = None  # wall time of game time 0, when stamping game time
 
     def _publish(self, event_type: str, data: dict[str, Any]) -> None:
-        self.hub.emit(event_type, data, origin=DEMO)
+        stamp = utc_iso(self._epoch + self.sim.t) if self._epoch is not None else None
+        self.hub.emit(event_type, data, stamp, origin=DEMO)
+
+    def samples_per_tick(self, hz: int) -> int:
+        """How many `player_update`s one tick publishes: `speed` (game seconds per wall second)
+        times the rate, per tick, capped by `MAX_SAMPLES_PER_SECOND`; 1 at speed 1 or below."""
+        if self.speed <= 1:
+            return 1
+        per_second = min(self.speed * hz, max(hz, MAX_SAMPLES_PER_SECOND))
+        return max(1, round(per_second / hz))
 
     async def start(self) -> None:
         """Start playing (the first events go out at once)."""
         log.info("simulator: seed %d, speed %gx (reproduce with --seed %d)", self.seed, self.speed,
                  self.seed)
+        if self.speed > 1:
+            self._epoch = self.clock.time()
         self.sim.begin()
         self._publish("player_update", self.sim.player_update())
         self._started = self.clock.monotonic()
@@ -661,8 +681,10 @@ class Simulator:
                 # The process was suspended: carry on from now, do not replay the gap in a burst.
                 base, ticks, due = now, 0, now
             await self.clock.sleep(due - now)
-            self.sim.advance(self.speed / hz)
-            self._publish("player_update", self.sim.player_update())
+            samples = self.samples_per_tick(hz)
+            for _ in range(samples):
+                self.sim.advance(self.speed / hz / samples)
+                self._publish("player_update", self.sim.player_update())
 
     def status(self) -> dict[str, Any]:
         """For `/api/status`."""
@@ -672,14 +694,12 @@ class Simulator:
                 "bosses_defeated": len(sim.defeated), "rooms_visited": len(sim.visited)}
 
 
-def install_simulator(bus: Bus, seed: int | None, speed: float) -> Simulator:
-    """Register the simulator (after the ports, so no client misses its first events)."""
+def simulator_part(bus: Bus, seed: int | None, speed: float) -> Part:
+    """The simulator (plug it after the ports, so no client misses its first events)."""
     if not (0 < speed <= 1000):  # also rejects NaN
         raise ConfigError(f"--speed {speed:g}: must be above 0 and at most 1000")
     simulator = Simulator(bus.hub, bus.clock, bus.policy, load_world(), seed, speed)
-    bus.add(simulator)
-    bus.status_providers["simulator"] = simulator.status
-    return simulator
+    return Part("simulator", services=[simulator], status={"simulator": simulator.status})
 
 
-__all__ = ["Simulation", "Simulator", "install_simulator"]
+__all__ = ["Simulation", "Simulator", "simulator_part"]
