@@ -60,8 +60,15 @@ async def _settle(page: Any, card: str) -> None:
     await page.wait_for_function(f"document.querySelector('{card}').dataset.resolving === ''")
 
 
+def _overlay_names() -> list[str]:
+    from dxbus.overlays.registry import Registry
+
+    return [o.name for o in Registry().all()]
+
+
+@pytest.mark.parametrize("only", _overlay_names())
 async def test_nonsense_typed_into_every_field_gives_urls_that_open_what_the_form_shows(
-        browser: Any, buses: BusMaker) -> None:
+        browser: Any, buses: BusMaker, only: str) -> None:
     bus = await buses.make()
     base = bus.url("http")
     page = await browser.new_page(viewport={"width": 1400, "height": 900})
@@ -71,7 +78,7 @@ async def test_nonsense_typed_into_every_field_gives_urls_that_open_what_the_for
     catalog = (await (await page.request.get(f"{base}/api/overlays")).json())["overlays"]
     overlay_page = await browser.new_page(viewport={"width": 400, "height": 300})
     checked = 0
-    for overlay in catalog:
+    for overlay in [o for o in catalog if o["name"] == only]:  # one card per test: xdist spreads them
         card = f"#card-{overlay['name']}"
         typable = [s for s in overlay["settings"] if s["type"] in ("int", "float", "string")]
         colors = [s for s in overlay["settings"] if s["type"] == "color"]
@@ -101,8 +108,18 @@ async def test_nonsense_typed_into_every_field_gives_urls_that_open_what_the_for
             assert used == shown, (overlay["name"], round_, url)
             assert warnings == [], (url, warnings)  # the URL itself needs no correction
             checked += 1
-    assert checked == 3 * len(catalog) and len(catalog) >= 7
-    # the reason is visible to the user: look at one
+    assert checked == 3
+    assert not errors
+    await overlay_page.close()
+    await page.close()
+
+
+async def test_the_card_shows_reasons_and_warns_when_a_source_size_cuts_content(
+        browser: Any, buses: BusMaker) -> None:
+    bus = await buses.make()
+    base = bus.url("http")
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    await page.goto(f"{base}/overlays")
     hp = "#card-hp"
     size = page.locator(f"{hp} [name=mask_size]")
     await size.fill("")
@@ -127,6 +144,4 @@ async def test_nonsense_typed_into_every_field_gives_urls_that_open_what_the_for
     note = await page.text_content(f"{hp} .fit-note")
     assert note is not None and note.startswith(f"cuts content: {width - 720} px too narrow"), note
     await page.locator(hp).screenshot(path=str(SHOTS / "form-hp.png"))
-    assert not errors
-    await overlay_page.close()
     await page.close()
