@@ -180,10 +180,10 @@ async def test_a_broken_user_template_shows_its_error_not_a_blank_page(
     page = await browser.new_page()
     response = await page.goto(f"{bus.url('http')}/overlays/oops")
     assert response is not None and response.status == 500
-    assert "template error" in (await page.text_content("pre") or "")
+    assert "template error" in (await page.text_content(".box") or "")
     response = await page.goto(f"{bus.url('http')}/overlays/bad")
     assert response is not None and response.status == 500
-    assert "width = 5" in (await page.text_content("pre") or "")
+    assert "width = 5" in (await page.text_content(".box") or "")
     await page.close()
 
 
