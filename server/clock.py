@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import time
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
@@ -84,7 +85,19 @@ async def settle(rounds: int = 20) -> None:
         await asyncio.sleep(0)
 
 
+# utc_iso's last whole second and its text: every published event is stamped, many per second,
+# and strftime was the largest single cost of stamping one.
+_iso_second: list[Any] = [None, ""]
+
+
 def utc_iso(epoch: float) -> str:
     """Format epoch seconds as the wire's ISO 8601 UTC timestamp with milliseconds and `Z`."""
-    dt = datetime.fromtimestamp(epoch, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    whole = math.floor(epoch)
+    micro = round((epoch - whole) * 1_000_000)  # as datetime.fromtimestamp rounds
+    if micro >= 1_000_000:
+        whole, micro = whole + 1, micro - 1_000_000
+    cached = _iso_second
+    if cached[0] != whole:
+        cached[1] = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        cached[0] = whole
+    return f"{cached[1]}{micro // 1000:03d}Z"

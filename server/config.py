@@ -46,6 +46,13 @@ class WebSocketSection(Section):
     compression: Literal["off", "auto", "on"] = "auto"
 
 
+class IngestSection(Section):
+    """`[Ingest]`: the persistent NDJSON-over-TCP ingest for the game and mods (docs/ingest.md)."""
+
+    enable_tcp_ingest: bool = False
+    port: Port = 9092
+
+
 class TcpSection(Section):
     port: Port = 9090
     enable_tcp_server: bool = True
@@ -124,6 +131,7 @@ class Config(Section):
     http: HttpSection = Field(default_factory=HttpSection, alias="HTTP")
     web_socket: WebSocketSection = WebSocketSection()
     tcp: TcpSection = Field(default_factory=TcpSection, alias="TCP")
+    ingest: IngestSection = IngestSection()
     data_collection: DataCollectionSection = DataCollectionSection()
     security: SecuritySection = SecuritySection()
     file_export: FileExportSection = FileExportSection()

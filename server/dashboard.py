@@ -38,8 +38,8 @@ def install_dashboard(app: web.Application, bus: Bus) -> None:
         # Decided per request: route installers add /ws and /overlays after this function runs.
         paths = {getattr(r.resource, "canonical", "") for r in request.app.router.routes()}
         has_ws = "/ws" in paths
-        links = [(label, path) for label, path in (("Overlays", "/overlays/"), ("Alerts", "/alerts/"))
-                 if any(p.startswith(path.rstrip("/")) for p in paths)]
+        pages = (("Overlays", "/overlays/"), ("Alerts", "/alerts/"), ("Report", "/report"))
+        links = [(label, path) for label, path in pages if any(p.startswith(path.rstrip("/")) for p in paths)]
         html = render_dashboard(bus, has_ws, links)
         return web.Response(text=html, content_type="text/html", charset="utf-8",
                             headers={"Cache-Control": "no-store"})

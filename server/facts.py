@@ -9,7 +9,7 @@ OBS scene rules, split rules, practice, segments and text files all read these f
   `room` and `fight`. It reads only the injected `Clock` (`dxbus.clock`).
 - `FactStream` hooks a deriver into a `Hub`: it is the first hub listener, derives the facts of each
   event exactly once and calls its own listeners (`add_listener(fn)`, `fn(fact)`) in fact order, and
-  runs a clock-driven timer for `expire`. `install_facts(bus)` makes `bus.facts`.
+  runs a clock-driven timer for `expire`. The bus makes its one stream, `bus.facts`.
 
 The rules for the source's ambiguities (docs/state.md lists every fact):
 - **Damage**: `is_player_damage` means the player was hit only when it is JSON `true` or the string
@@ -43,7 +43,6 @@ from .tasks import cancel_and_wait
 from .world import World, load_world
 
 if TYPE_CHECKING:
-    from .bus import Bus
     from .hub import Hub
 
 log = logging.getLogger(__name__)
@@ -416,6 +415,8 @@ class FactDeriver:
 
     def due(self) -> float | None:
         """When (clock.monotonic()) the next pairing window ends, if a kill waits for one."""
+        if not self._kills:
+            return None  # the usual case, asked after every event
         pending = [k.first_at + self.window for k in self._kills.values() if not k.settled]
         return min(pending, default=None)
 
@@ -433,6 +434,8 @@ class FactDeriver:
         """Settle kills whose pairing window has ended (their time stays the bus clock's)."""
         now = self.clock.monotonic() if now is None else now
         out: list[Fact] = []
+        if not self._kills:
+            return out
         for key, kill in list(self._kills.items()):
             end = kill.first_at + self.window
             if end <= now:
@@ -754,19 +757,10 @@ class FactStream:
             self.dispatch(self.deriver.expire(self.clock.monotonic()))
 
 
-def install_facts(bus: Bus) -> FactStream:
-    """Create `bus.facts` (the first hub listener) and register its timer (first in start order)."""
-    deriver = FactDeriver(bus.clock, bus.config.facts.kill_pairing_seconds, load_world())
-    stream = FactStream(bus.hub, deriver)
-    bus.facts = stream
-    bus.add(stream)
-    return stream
-
-
 __all__ = [
     "FACT_TYPES", "AbilityGained", "AbilityUsed", "BenchReached", "DamageDealt", "DamageTaken", "Death",
     "EnemyKilled", "Fact", "FactDeriver", "FactListener", "FactStream", "Fight", "FightEnded",
     "FightPhase", "FightResult", "FightStarted", "Healed", "HealthChanged", "ItemCollected",
-    "MenuEntered", "NewSave", "RoomEntered", "SaveLoaded", "StepClock", "install_facts", "is_ending",
+    "MenuEntered", "NewSave", "RoomEntered", "SaveLoaded", "StepClock", "is_ending",
     "is_menu", "is_new_game", "is_player_damage",
 ]

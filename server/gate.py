@@ -38,9 +38,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KINDS = ("http", "stream", "tcp")
+KINDS = ("http", "stream", "tcp", "ingest")  # ingest: the persistent NDJSON port (ingest_tcp.py)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+RACE_PREFIX, RACE_PUSH_SUFFIX = "/api/race/", "/push"  # dxbus.race's push socket
 PUBLIC_PREFIX = "/static/"  # shipped assets: no game data, and a stylesheet's fonts cannot carry ?token=
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="dxbus"'}
 # Descriptors kept free for files (export, state, logs), the listeners and outgoing connections, plus
@@ -133,26 +134,49 @@ class Gate:
             log.info("[Security] MaxConnectionsPerPort lowered to %d: the open-file limit is %d",
                      self.port_limit, descriptor_limit())
         self.port_budgets: dict[str, PortBudget] = {}
+        # Parsed settings, remade when the text they come from changes (see `_parsed`): every request
+        # asks, and splitting the same strings each time was a measurable part of a POST's cost.
+        self._parsed_key: tuple[object, ...] = ()
+        self._write_origins: frozenset[str] = frozenset()
+        self._read_origins: frozenset[str] = frozenset()
+        self._hosts: frozenset[str] = frozenset()
+        self._own_origins: frozenset[str] | None = None
+        self._own_ports: list[int] = []
+        self._host_verdicts: dict[str, bool] = {}
 
     # -- settings, read live (tests and /api/configure-like changes see them at once) ---------
+    def _parsed(self) -> None:
+        sec, http = self.config.security, self.config.http
+        key = (sec.allowed_origins, sec.read_only_origins, sec.allowed_hosts, http.bind_address)
+        if key == self._parsed_key:
+            return
+        self._parsed_key = key
+        self._write_origins = split_list(sec.allowed_origins)
+        self._read_origins = split_list(sec.read_only_origins)
+        bind = http.bind_address.strip().lower()
+        self._hosts = LOOPBACK_NAMES | split_list(sec.allowed_hosts) | ({bind} if bind else set())
+        self._own_origins = None
+        self._host_verdicts = {}
+
     @property
     def token(self) -> str:
         return self.config.security.auth_token
 
     @property
     def write_origins(self) -> frozenset[str]:
-        return split_list(self.config.security.allowed_origins)
+        self._parsed()
+        return self._write_origins
 
     @property
     def read_origins(self) -> frozenset[str]:
-        return split_list(self.config.security.read_only_origins)
+        self._parsed()
+        return self._read_origins
 
     @property
     def hosts(self) -> frozenset[str]:
         """Names the `Host` header may carry (IP literals are always fine)."""
-        bind = self.config.http.bind_address.strip().lower()
-        extra = split_list(self.config.security.allowed_hosts)
-        return LOOPBACK_NAMES | extra | ({bind} if bind else set())
+        self._parsed()
+        return self._hosts
 
     def port_budget(self, name: str) -> PortBudget:
         """The socket budget of one listening port (made on first use)."""
@@ -166,8 +190,14 @@ class Gate:
         """Raise 403 HOST_NOT_ALLOWED unless `Host` names this machine (no header: a program)."""
         if host is None:
             return
-        name = host_name(host)
-        if name in self.hosts or is_ip(name) or "*" in self.hosts:
+        hosts = self.hosts  # (re)parses the settings, and so clears the verdicts when they change
+        verdict = self._host_verdicts.get(host)
+        if verdict is None:
+            name = host_name(host)
+            verdict = name in hosts or is_ip(name) or "*" in hosts
+            if len(self._host_verdicts) < 256:  # a flood of made-up names is not remembered
+                self._host_verdicts[host] = verdict
+        if verdict:
             return
         raise ApiError(403, "HOST_NOT_ALLOWED",
                        f"Host {host[:100]!r} does not name this bus; use localhost or 127.0.0.1, or add the "
@@ -181,14 +211,20 @@ class Gate:
         target's own address as Origin.
         """
         ports = [self.ports[kind] for kind in ("http", "websocket") if kind in self.ports]
+        hosts = self.hosts
+        cached = self._own_origins
+        if cached is not None and self._own_ports == ports:
+            return cached
         out = set()
-        for name in self.hosts:
+        for name in hosts:
             shown = f"[{name}]" if ":" in name else name
             for port in ports:
                 out.add(f"http://{shown}:{port}")
                 if port == 80:
                     out.add(f"http://{shown}")
-        return frozenset(out)
+        self._own_ports = ports
+        self._own_origins = frozenset(out)
+        return self._own_origins
 
     def rights(self, origin: str | None) -> Rights:
         """What a request with this `Origin` may do (None: not a browser, or a same-origin GET)."""
@@ -240,6 +276,8 @@ class Gate:
             return
         if method in ("GET", "HEAD") and path.startswith(PUBLIC_PREFIX):
             return
+        if method == "GET" and path.startswith(RACE_PREFIX) and path.endswith(RACE_PUSH_SUFFIX):
+            return  # a race runner's push socket: its own runner token decides (check_runner_token)
         presented = presented_token(headers, query)
         if presented is None:
             raise ApiError(401, "AUTH_REQUIRED",
@@ -273,14 +311,26 @@ class Gate:
                            retry_after=decision.retry_after)
         return decision
 
-    def lease(self, kind: str, ip: str) -> Callable[[], None]:
-        """Count one open connection of `kind` for `ip`; returns its release. Raises 429 when full."""
+    def acquire(self, kind: str, ip: str) -> None:
+        """Count one open connection of `kind` for `ip` (undo with `release`). Raises 429 when full.
+
+        The closure-free form of `lease`, for the per-request path.
+        """
         budget = self.budgets[kind]
         if not budget.acquire(ip):
             raise ApiError(429, "CONNECTION_LIMIT",
                            f"too many open {kind} connections from {ip} ([Security] MaxConnectionsPerIP = "
-                           f"{budget.max_per_ip}, counted per kind: http, stream, tcp)",
+                           f"{budget.max_per_ip}, counted per kind: http, stream, tcp, ingest)",
                            headers={"Retry-After": "1"}, retry_after=1)
+
+    def release(self, kind: str, ip: str) -> None:
+        """Give back what `acquire` counted."""
+        self.budgets[kind].release(ip)
+
+    def lease(self, kind: str, ip: str) -> Callable[[], None]:
+        """Count one open connection of `kind` for `ip`; returns its release. Raises 429 when full."""
+        self.acquire(kind, ip)
+        budget = self.budgets[kind]
         released = False
 
         def release() -> None:

@@ -40,11 +40,15 @@ class ApiError(Exception):
         self.extra = extra
 
 
+JSON_HEADERS = {"Content-Type": f"{JSON_TYPE}; charset=utf-8"}
+
+
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON reply; `payload` may already be serialized bytes (events' `raw`)."""
     body = payload if isinstance(payload, bytes) else orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
-    return web.Response(body=body, status=status, content_type=JSON_TYPE, charset="utf-8",
-                        headers=headers)
+    # The Content-Type as a ready header: cheaper than aiohttp parsing content_type= and charset=.
+    return web.Response(body=body, status=status,
+                        headers=JSON_HEADERS if headers is None else {**JSON_HEADERS, **headers})
 
 
 def error_response(

@@ -1,9 +1,14 @@
-"""The HTTP port's request pipeline: JSON errors and CORS around the one gate (`dxbus.gate`).
+"""The HTTP port's request pipeline: one middleware around the one gate (`dxbus.gate`).
 
-Order (outermost first), so that every reply - errors and 429 included - carries CORS and rate headers:
-1. `envelope`: turns every exception into a JSON error and stamps CORS and `X-Rate-Limit-*` headers.
-2. `guard`: Host, Origin (a write needs write rights), per-IP budget and rate, preflight, token, body
-   size and the body itself (read here within `BodyTimeoutSeconds`), then the handler.
+One layer (`HttpGuard.gatekeeper`), in this order, so that every reply - errors and 429 included -
+carries CORS and rate headers:
+1. the gate: Host, Origin (a write needs write rights), per-IP budget and rate, preflight, token,
+   body size and the body itself (read within `BodyTimeoutSeconds`), then the handler;
+2. every exception becomes a JSON error (an overlay URL's error becomes a page OBS can show);
+   CORS headers (for browser requests, which carry `Origin`) and `X-Rate-Limit-*` headers (with rate
+   limiting on) are stamped on the reply.
+It is one middleware, not two, and checks without allocating where it can, because it runs on every
+request and the game posts every event as one: its cost is a share of the ingest's.
 Only the stream route (`/ws`) is handed on as it is: its handler asks the gate itself (`admit_stream`),
 since the stream counts against the stream budget and may authenticate with a first message. An
 `Upgrade: websocket` header on any other route changes nothing.
@@ -65,12 +70,12 @@ class HttpGuard:
     def gate(self) -> Gate:
         return self.bus.gate
 
-    # -- 1. envelope ---------------------------------------------------------------------------
+    # -- the one middleware ---------------------------------------------------------------------
     @web.middleware
-    async def envelope(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Every reply gets CORS (and rate) headers; every failure becomes a JSON error."""
+    async def gatekeeper(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """The gate's checks, then the handler; every failure becomes a JSON error with our headers."""
         try:
-            response = await handler(request)
+            response = await self._admit(request, handler)
         except ApiError as err:
             response = from_api_error(err)
         except web.HTTPException as exc:
@@ -83,69 +88,80 @@ class HttpGuard:
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
             response = error_response(500, "INTERNAL_ERROR", "the server failed on this request; see its log")
-        is_json_error = response.status >= 400 and response.content_type == JSON_TYPE
-        if is_json_error and isinstance(response, web.Response) and error_page.is_overlay_page(request):
+        if response.status >= 400 and response.content_type == JSON_TYPE \
+                and isinstance(response, web.Response) and error_page.is_overlay_page(request):
             response = _overlay_page(request, response)
-        self.decorate(request, response)
+        if self.gate.rates is not None or "Origin" in request.headers:
+            self.decorate(request, response)
         return response
 
     def decorate(self, request: web.Request, response: web.StreamResponse) -> None:
-        """Add CORS and rate-limit headers (not possible once a response has started streaming)."""
+        """Add CORS and rate-limit headers (not possible once a response has started streaming).
+
+        CORS headers go to browser requests only (they carry `Origin`); programs never read them.
+        """
         if response.prepared:
             return
         headers = response.headers
-        allow = self.gate.cors_origin(request.headers.get("Origin"))
-        if allow is not None:
-            headers["Access-Control-Allow-Origin"] = allow
-            if allow != "*":
-                headers.add("Vary", "Origin")
-        headers.update(CORS_HEADERS)
-        if allow is not None and request.headers.get("Access-Control-Request-Private-Network") == "true":
-            # Chromium's Private Network Access preflight, answered only for origins the gate lets in.
-            headers["Access-Control-Allow-Private-Network"] = "true"
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            allow = self.gate.cors_origin(origin)
+            if allow is not None:
+                headers["Access-Control-Allow-Origin"] = allow
+                if allow != "*":
+                    headers.add("Vary", "Origin")
+            headers.update(CORS_HEADERS)
+            if allow is not None and request.headers.get("Access-Control-Request-Private-Network") == "true":
+                # Chromium's Private Network Access preflight, answered only for origins the gate lets in.
+                headers["Access-Control-Allow-Private-Network"] = "true"
         decision = request.get(RATE_KEY)
         if decision is not None:
             headers.update(decision.headers())
 
-    # -- 2. guard --------------------------------------------------------------------------------
-    @web.middleware
-    async def guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def _admit(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Host, origin, limits, preflight, token, body; then the handler."""
         gate = self.gate
-        gate.check_host(request.headers.get("Host"))
-        if request.path == STREAM_PATH and request.method == "GET":
+        headers = request.headers
+        gate.check_host(headers.get("Host"))
+        method = request.method
+        if method == "GET" and request.path == STREAM_PATH:
             return await handler(request)  # the stream asks the gate itself (admit_stream)
-        gate.check_origin(request.headers, write=is_write(request))
-        if self.bus.stopping:
+        gate.check_origin(headers, write=is_write(request))
+        bus = self.bus
+        if bus.stopping:
             raise ApiError(503, "SHUTTING_DOWN", "the bus is stopping", headers={"Retry-After": "5"})
-        release = gate.lease("http", client_ip(request))
-        self.bus.connections["http"] += 1
+        ip = request.remote or "unknown"
+        gate.acquire("http", ip)
+        connections = bus.connections
+        connections["http"] += 1
         try:
-            return await self._guarded(request, handler)
+            if method == "OPTIONS":
+                # CORS preflight: answered before the token check (browsers never send tokens on it).
+                return web.Response(status=204)
+            if gate.rates is not None:
+                decision = gate.check_rate("http", ip)
+                if decision is not None:
+                    request[RATE_KEY] = decision
+            if gate.token:
+                gate.check_token(headers, request.query, method, request.path)
+            length = request.content_length
+            if length is not None and length > self.max_body_bytes:
+                response = error_response(
+                    413, "PAYLOAD_TOO_LARGE",
+                    f"the body is {length} bytes; the limit is {self.max_body_bytes} ([HTTP] MaxBodyMb)",
+                    limit_bytes=self.max_body_bytes,
+                )
+                response.force_close()  # the unread body is discarded, never buffered
+                return response
+            if method not in READ_METHODS and request.body_exists:
+                if request.content.is_eof():
+                    await request.read()  # all there already (a small POST): no timer needed
+                else:
+                    await self._read_body(request)
+            return await handler(request)
         finally:
-            self.bus.connections["http"] -= 1
-            release()
-
-    async def _guarded(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method == "OPTIONS":
-            # CORS preflight: answered before the token check (browsers never send tokens on it).
-            return web.Response(status=204)
-        decision = self.gate.check_rate("http", client_ip(request))
-        if decision is not None:
-            request[RATE_KEY] = decision
-        self.gate.check_token(request.headers, request.query, request.method, request.path)
-        length = request.content_length
-        if length is not None and length > self.max_body_bytes:
-            response = error_response(
-                413, "PAYLOAD_TOO_LARGE",
-                f"the body is {length} bytes; the limit is {self.max_body_bytes} ([HTTP] MaxBodyMb)",
-                limit_bytes=self.max_body_bytes,
-            )
-            response.force_close()  # the unread body is discarded, never buffered
-            return response
-        if request.body_exists and request.method not in READ_METHODS:
-            await self._read_body(request)
-        return await handler(request)
+            connections["http"] -= 1
+            gate.release("http", ip)
 
     async def _read_body(self, request: web.Request) -> None:
         """Read the whole body now, within `BodyTimeoutSeconds` (handlers get it from aiohttp's cache).
@@ -173,8 +189,8 @@ class HttpGuard:
                            "arrived") from None
 
     def middlewares(self) -> list[Callable[..., Awaitable[web.StreamResponse]]]:
-        """The middlewares in application order."""
-        return [self.envelope, self.guard]
+        """The middlewares in application order (one)."""
+        return [self.gatekeeper]
 
 
 TITLES = {401: "Token needed", 403: "Not allowed", 404: "No such overlay", 429: "Too many requests",

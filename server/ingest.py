@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from .events import EventError, validate
+from .events import Event, EventError, validate
 from .hub import Hub
 
 MAX_REPORTED_ERRORS = 100
@@ -93,19 +93,45 @@ def _lines(text: bytes) -> list[Piece]:
     return pieces
 
 
+def publish_one(hub: Hub, obj: Any, where: str = "event") -> tuple[Event | None, str | None]:
+    """Validate and publish one decoded item: (the event or None if filtered, None) or (None, error).
+
+    The same check for every ingest path (POST, the persistent TCP ingest); the error names the field.
+    """
+    try:
+        return hub.publish(validate(obj, where)), None
+    except EventError as exc:
+        return None, f"{exc.where.removeprefix(where + '.')}: {exc.message}"
+
+
 async def ingest(hub: Hub, body: bytes) -> IngestResult:
     """Validate and publish every item of `body`; raises BodyError if the body cannot be read at all."""
+    if body[:1] == b"{":
+        # The game's path: one event per POST. Same checks, without splitting or a Piece.
+        try:
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass  # NDJSON lines (or broken JSON): the general path says which
+        else:
+            result = IngestResult("object")
+            event, error = publish_one(hub, obj)
+            if error is not None:
+                result.reject(Piece("index", 0), error)
+            elif event is None:
+                result.filtered = 1
+            else:
+                result.accepted = 1
+                result.seqs.append(event.seq)
+            return result
     form, pieces = split_body(body)
     result = IngestResult(form)
     for n, piece in enumerate(pieces, start=1):
         if piece.error is not None:
             result.reject(piece, piece.error)
             continue
-        try:
-            event = hub.publish(validate(piece.value, "event"))
-        except EventError as exc:
-            field_name = exc.where.removeprefix("event.")
-            result.reject(piece, f"{field_name}: {exc.message}")
+        event, error = publish_one(hub, piece.value)
+        if error is not None:
+            result.reject(piece, error)
             continue
         if event is None:
             result.filtered += 1  # valid, but switched off by the [DataCollection] settings

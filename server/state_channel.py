@@ -3,7 +3,8 @@
 A page connects to the stream with `state=1` (the gate admits it like any stream connection; the token
 comes in `?token=`). It then gets, on one socket:
 
-- `{"type": "state", "rev": N, "seq": S, "server_now": T, "state": {...}}`: the full document
+- `{"type": "state", "rev": N, "seq": S, "server_now": T, "server_time": W, "state": {...}}`: the full
+  document
   (`dxbus.state_view.state_document`: `/api/state` plus `segments`, `practice` and `timers`), first on
   connect and again whenever the page asks (`{"type": "resync"}`) or fell too far behind;
 - `{"type": "state_patch", "rev": N, "base": B, "server_now": T, "changes": {key: value}}`: the
@@ -36,6 +37,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from .events import Event
+from .parts import Part
 from .security import presented_token
 from .state_model import SessionState
 from .state_view import Section, changed_keys, state_document
@@ -238,6 +240,7 @@ class StateClient:
         self.feed.clients.add(self)
         self.feed.refresh(self.channel.bus.clock.monotonic())
         await self._send_full(seq=hub.seq)
+        self.wake.set()  # the since_seq replay, at once
         writer = asyncio.create_task(self._write_loop(), name="state-channel writer")
         try:
             async for msg in self.ws:
@@ -322,6 +325,7 @@ class StateClient:
                                    "server_now": self.channel.bus.clock.monotonic(), "state": feed.doc}
         if seq is not None:
             message["seq"] = seq  # events up to here are in this state (later ones are new)
+            message["server_time"] = self.channel.bus.clock.time()  # wall clock: how old a replay is
         await _send(self.ws, message)
         self.rev = feed.rev
         self.full_sent += 1
@@ -334,17 +338,14 @@ async def _send(ws: web.WebSocketResponse, message: dict[str, Any]) -> None:
         await ws.send_frame(orjson.dumps(message), WSMsgType.TEXT)
 
 
-def install_state_channel(bus: Bus) -> StateChannel:
-    """Create the channel (`bus.state_channel`), listening to real and test events and to the facts."""
+def state_channel_part(bus: Bus) -> tuple[Part, StateChannel]:
+    """The channel (plugged as `bus.state_channel`), listening to real and test events and to the facts."""
     channel = StateChannel(bus)
-    bus.hub.add_listener(channel.on_event)
-    bus.hub.add_test_listener(channel.on_event)
-    if bus.facts is not None:
-        bus.facts.add_listener(channel.changed)  # a kill settled by the pairing timer
-    bus.add(channel)
-    bus.state_channel = channel
-    return channel
+    # fact listener: a kill settled by the pairing timer
+    part = Part("state_channel", services=[channel], listeners=[channel.on_event],
+                test_listeners=[channel.on_event], fact_listeners=[channel.changed])
+    return part, channel
 
 
-__all__ = ["HISTORY", "Limits", "StateChannel", "StateClient", "StateFeed", "install_state_channel",
+__all__ = ["HISTORY", "Limits", "StateChannel", "StateClient", "StateFeed", "state_channel_part",
            "wants_state"]

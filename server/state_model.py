@@ -105,6 +105,8 @@ class SessionState:
         self.first_event: float | None = None
         self.started: str | None = None
         self.game_session_time: tuple[float, float] | None = None  # (session_time, received at)
+        # The game's own time in the current room (`timing_update` scene_time), when it sends one.
+        self.game_scene_time: tuple[float, float] | None = None  # (scene_time, received at)
         self.last_boss: str | None = None
         self.last_result: dict[str, Any] | None = None
         self.abilities: dict[str, None] = {}
@@ -129,6 +131,9 @@ class SessionState:
             session_time = number(data.get("session_time"))
             if session_time is not None:
                 self.game_session_time = (session_time, self.clock.monotonic())
+            scene_time = number(data.get("scene_time"))
+            if scene_time is not None and scene_time >= 0:
+                self.game_scene_time = (scene_time, self.clock.monotonic())
         elif event.type == "combat_stats":
             self._combat_stats(data)
 
@@ -174,6 +179,7 @@ class SessionState:
 
     def _room_entered(self, fact: Any) -> None:
         self.previous_scene = fact.from_room
+        self.game_scene_time = None  # the new room's time starts at the bus's clock until the game says
         self.visited[fact.room] = None
 
     def _bench(self, fact: Any) -> None:
@@ -249,6 +255,15 @@ class SessionState:
             return 0.0
         return now - self.first_event
 
+    def scene_time(self) -> float:
+        """Seconds in the current room: the game's `scene_time` when it sends one, else since entering."""
+        now = self.clock.monotonic()
+        if self.game_scene_time is not None:
+            base, at = self.game_scene_time
+            return base + min(max(0.0, now - at), MAX_SESSION_EXTRAPOLATION)
+        entered = self.facts.room_entered
+        return now - entered if entered is not None else 0.0
+
     @property
     def scene(self) -> str | None:
         """The current room (from the facts layer)."""
@@ -277,7 +292,7 @@ class SessionState:
                 "area": self.world.area_of(scene),
                 "region": self.world.region_of(scene),
                 "previous": self.previous_scene,
-                "time_in_scene": round(now - entered, 3) if entered is not None else 0.0,
+                "time_in_scene": round(self.scene_time(), 3) if entered is not None else 0.0,
                 "visited": list(self.visited),
                 "rooms_visited": len(self.visited),
             },
@@ -329,8 +344,8 @@ class SessionState:
 
 def session_on_hub(hub: Hub, clock: Clock, world: World | None = None,
                    kill_pairing_seconds: float | None = None) -> tuple[SessionState, FactStream]:
-    """A fact stream on `hub` and a session state following it (tests, tools; the bus uses
-    `install_state`). Start the stream (`await stream.start()`) for kills to settle on time."""
+    """A fact stream on `hub` and a session state following it (tests, tools; the bus makes
+    its own in `Bus.__init__`). Start the stream (`await stream.start()`) for kills to settle on time."""
     deriver = (FactDeriver(clock, world=world) if kill_pairing_seconds is None
                else FactDeriver(clock, kill_pairing_seconds, world))
     stream = FactStream(hub, deriver)

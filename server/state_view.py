@@ -51,7 +51,13 @@ def state_timers(state: SessionState, now: float) -> dict[str, dict[str, Any]]:
         last = state.last_result
         timers["fight"] = frozen(last["time"] if last else None)
     entered = facts.room_entered
-    timers["room"] = running(entered) if entered is not None and facts.room is not None else frozen(0.0)
+    if entered is None or facts.room is None:
+        timers["room"] = frozen(0.0)
+    elif state.game_scene_time is not None:  # the game's scene_time, extrapolated for a while only
+        base, at = state.game_scene_time
+        timers["room"] = running(at - base, at + MAX_SESSION_EXTRAPOLATION)
+    else:
+        timers["room"] = running(entered)
     if state.game_session_time is not None:
         base, at = state.game_session_time
         # The game sends session_time at 1 Hz; between two, the bus extrapolates for a while only.

@@ -3,25 +3,36 @@
  *
  *   const settings = DXBus.settings;            // this overlay's settings, as the server resolved them
  *   DXBus.connect({
- *     types: ["player_update"],                 // default: the types the overlay's manifest lists
- *     snapshot(snap) { ... },                   // {state, latest, seq, restarted} on every (re)connect
- *     on: { player_update(data, ev) { ... } },  // one handler per event type ("*" for all)
+ *     types: ["combat_damage"],                 // events wanted as events ([] = state only; default:
+ *                                               // the manifest's types, none listed = every event)
+ *     render(state, info) { ... },              // the server's state, at most once per animation frame
+ *     on: { combat_damage(data, ev) { ... } },  // one handler per event type ("*" for all)
  *     status(s) { ... },                        // "connecting" | "live" | "down"
  *   });
+ *   DXBus.timer(state.timers.fight)             // seconds a state timer shows now (server reference)
  *
  * What it guarantees:
- * - Connects to `/ws` on the page's own origin (so an overlay works behind one URL) with `snapshot=1`
- *   and the overlay's types, passing the page's `?token=` through.
- * - Tracks the last `Seq` seen. After a drop it reconnects with backoff (0.25 s doubling, capped at 5 s)
- *   and resumes with `since_seq`: events missed meanwhile arrive flagged `ev.replayed` (their effect is
- *   already in the new snapshot, so overlays use them for counting-free things only). An event whose Seq
- *   was already seen is never delivered twice, so no damage number is shown twice.
- * - A bus that restarted (its snapshot Seq is below the last one seen) is detected: Seq tracking
- *   restarts from the new snapshot instead of ignoring every new event.
- * - While the bus is down nothing changes on screen: the last values stay, nothing new appears.
- *   `<html data-bus="live|down|connecting">` lets a theme show a hint if it wants to.
+ * - Overlays render server state; they never count, pair or time anything. The page connects to the
+ *   bus's state channel (`/ws?state=1` on its own origin, passing `?token=` through) and gets a full
+ *   state (what `GET /api/state` serves plus `segments`, `practice` and `timers`), then patches with a
+ *   revision number; a patch on a revision the page does not have makes it ask for a full state
+ *   (`resync`). Changes are kept at once and drawn in the next animation frame: many patches in one
+ *   frame are one `render(state, info)` (`info.changed`: the keys changed since the last draw,
+ *   `info.full`: a full state arrived, `info.stale`: the bus is gone).
+ * - Timers come from the server's clock: `{running, since, until}` or `{value}`; each message carries
+ *   `server_now`, the page takes its offset from it (a full state sets it, a patch can only move it
+ *   forward: a message that arrived late never winds a timer back) and draws server time + its own
+ *   elapsed time since. When the socket closes timers freeze where they are and the page is stale:
+ *   `<html data-bus="down" class="dx-stale">`; a reconnect brings a fresh full state.
+ * - Events (damage numbers, alerts, overlay_reload) come on the same socket. After a drop it
+ *   reconnects with backoff (0.25 s doubling, capped at 5 s) and resumes with `since_seq`: events missed
+ *   meanwhile arrive flagged `ev.replayed` (`ev.age`: seconds old when the bus answered). An event
+ *   whose Seq was already seen is never delivered twice, so no damage number is shown twice. A bus that
+ *   restarted (its Seq is below the last one seen) is detected and Seq tracking starts over.
+ * - `snapshot(snap)` (overlays written for the plain stream) is still called on every full state with
+ *   `{state, latest: {}, seq, restarted}`.
  * - A handler that throws is logged and skipped; the page never breaks.
- * - `overlay_reload` (hot reload while editing) reloads the page; the snapshot brings the state back.
+ * - `overlay_reload` (hot reload while editing) reloads the page; the full state brings it back.
  */
 (function () {
   "use strict";
@@ -29,6 +40,7 @@
   var RELOAD_EVENT = "overlay_reload";
   var BACKOFF_START_MS = 250;
   var BACKOFF_MAX_MS = 5000;
+  var CLOCK_JUMP_S = 5;  // a patch this much behind the page's clock reading means the clock jumped
 
   // -- page configuration (rendered by the server into <script id="dx-config">) -------------------
   var config = {};
@@ -134,34 +146,73 @@
     if (e.origin === window.location.origin && e.data === "dx-unmute") sound.unlock();
   });
 
-  // -- the WebSocket client --------------------------------------------------------------------------
+  // -- server time: every timer is drawn from the server's clock reading, never counted here ---------
+  var clock = {
+    offset: null,   // server monotonic seconds minus local seconds, taken from the last message
+    frozenAt: null, // local seconds when the socket closed: timers stop there (stale)
+  };
+  function localNow() { return performance.now() / 1000; }
+  /** The server's monotonic clock now, as this page estimates it (frozen while the bus is down). */
+  function serverNow() {
+    if (clock.offset === null) return null;
+    var local = clock.frozenAt !== null ? clock.frozenAt : localNow();
+    return local + clock.offset;
+  }
+  /**
+   * Seconds a state timer shows now: `{running, since, until}` counts from the server's `since`
+   * (`server_now - since` at the last message, plus this page's time since it), `{value}` is fixed.
+   */
+  function timerSeconds(timer) {
+    if (!timer) return 0;
+    if (!timer.running) return timer.value === null || timer.value === undefined ? 0 : Number(timer.value);
+    var now = serverNow();
+    if (now === null) return 0;
+    if (timer.until !== null && timer.until !== undefined) now = Math.min(now, Number(timer.until));
+    return Math.max(0, now - Number(timer.since));
+  }
+
+  // -- the state channel client ------------------------------------------------------------------------
   function Client(options) {
     this.options = options || {};
     this.handlers = this.options.on || {};
-    this.types = (this.options.types || config.types || []).slice();
-    if (this.types.length && this.types.indexOf(RELOAD_EVENT) < 0) this.types.push(RELOAD_EVENT);
-    this.lastSeq = null;     // highest Seq delivered (null until the first frame)
-    this.snapSeq = null;     // Seq of the last snapshot: events at or below it are replays
+    var types = this.options.types !== undefined ? this.options.types : (config.types || []);
+    this.types = types.slice();
+    // A page that names event types gets those (plus overlay_reload); naming none means every event,
+    // except for `types: []`, which asks for state alone.
+    this.allEvents = this.options.types === undefined && this.types.length === 0;
+    if (!this.allEvents && this.types.indexOf(RELOAD_EVENT) < 0) this.types.push(RELOAD_EVENT);
+    this.state = null;       // the server's document (GET /api/state + segments, practice, timers)
+    this.rev = null;         // its revision
+    this.changed = {};       // keys changed since the last render
+    this.full = false;       // a full state arrived since the last render
+    this.frame = null;       // the pending animation frame
+    this.lastSeq = null;     // highest event Seq delivered
+    this.snapSeq = null;     // Seq of the first full state: events at or below it are replays
+    this.snapTime = null;    // the bus's wall clock (ms) at that state
     this.attempt = 0;
     this.ws = null;
     this.closed = false;
-    this.stats = { frames: 0, duplicates: 0, reconnects: 0, snapshots: 0 };
+    this.stats = { frames: 0, duplicates: 0, reconnects: 0, snapshots: 0, states: 0, patches: 0,
+                   renders: 0, resyncs: 0 };
   }
 
   Client.prototype.url = function () {
     var proto = window.location.protocol === "https:" ? "wss:" : "ws:";
     var params = new URLSearchParams();
-    params.set("snapshot", "1");
-    if (this.types.length) params.set("types", this.types.join(","));
+    params.set("state", "1");
+    if (!this.allEvents) params.set("types", this.types.join(","));
     if (this.lastSeq !== null) params.set("since_seq", String(this.lastSeq));
     if (token) params.set("token", token);
-    // A gallery preview (?preview=1) also gets the test events its "Send test events" button makes.
+    // A gallery preview (?preview=1) renders the test sandbox and gets the test events.
     if (query.get("preview") === "1") params.set("include_test", "1");
     return proto + "//" + window.location.host + (this.options.path || config.ws || "/ws") + "?" + params;
   };
 
   Client.prototype.setStatus = function (status) {
-    document.documentElement.dataset.bus = status;
+    var root = document.documentElement;
+    root.dataset.bus = status;
+    // Stale: the bus is gone, what is on screen is its last word (timers stopped).
+    root.classList.toggle("dx-stale", status === "down");
     if (this.options.status) this.safe(this.options.status, status);
   };
 
@@ -187,12 +238,15 @@
       return;
     }
     this.ws = ws;
-    ws.onopen = function () { self.attempt = 0; self.framesAtPing = undefined; self.setStatus("live"); };
+    ws.onopen = function () { self.attempt = 0; self.framesAtPing = undefined; };
     ws.onmessage = function (e) { self.receive(e.data); };
     ws.onclose = function () {
       if (self.ws !== ws) return;
       self.ws = null;
+      // Timers freeze where they were when the bus went away (a failed reconnect moves nothing).
+      if (clock.frozenAt === null) clock.frozenAt = localNow();
       self.setStatus("down");
+      self.schedule();
       self.retry();
     };
     ws.onerror = function () { /* onclose follows and schedules the retry */ };
@@ -218,8 +272,81 @@
     }
     this.stats.frames += 1;
     if (!frame || typeof frame !== "object") return;
+    if (frame.type === "state" || frame.type === "state_patch") { this.applyState(frame); return; }
     if (frame.type) { this.control(frame); return; }
-    if (frame.EventType === "bus_snapshot") { this.snapshot(frame); return; }
+    this.event(frame);
+  };
+
+  /** A full state or a patch: kept at once, drawn at the next animation frame (one draw per frame). */
+  Client.prototype.applyState = function (frame) {
+    if (typeof frame.server_now === "number") {
+      // The server's clock was at least `server_now` when this arrived, so each message bounds the
+      // offset from below: a patch only ever moves it forward (a late message never winds timers
+      // back); a full state (a new connection, maybe a new bus) takes its reading as it is.
+      // (A reading far behind is a jump of this page's clock, e.g. the machine slept: taken too.)
+      var offset = frame.server_now - localNow();
+      if (frame.type === "state" || clock.offset === null || offset > clock.offset ||
+          clock.offset - offset > CLOCK_JUMP_S) clock.offset = offset;
+      clock.frozenAt = null;
+    }
+    if (frame.type === "state") {
+      if (typeof frame.seq === "number") {
+        var restarted = this.lastSeq !== null && frame.seq < this.lastSeq;
+        if (restarted || this.lastSeq === null) this.lastSeq = frame.seq;
+        this.snapSeq = frame.seq;
+        this.restarted = restarted;
+      }
+      if (typeof frame.server_time === "number") this.snapTime = frame.server_time * 1000;
+      this.state = frame.state || {};
+      this.rev = frame.rev;
+      this.full = true;
+      this.stats.states += 1;
+      if (this.ws) this.setStatus("live");
+    } else {
+      if (this.state === null || frame.base !== this.rev) {
+        // A gap (a patch on a revision this page does not have): ask for the whole state.
+        this.stats.resyncs += 1;
+        this.send({ type: "resync" });
+        return;
+      }
+      var changes = frame.changes || {};
+      for (var key in changes) {
+        if (Object.prototype.hasOwnProperty.call(changes, key)) {
+          this.state[key] = changes[key];
+          this.changed[key] = true;
+        }
+      }
+      this.rev = frame.rev;
+      this.stats.patches += 1;
+    }
+    this.schedule();
+  };
+
+  Client.prototype.schedule = function () {
+    if (this.frame !== null) return;
+    var self = this;
+    this.frame = requestAnimationFrame(function () { self.frame = null; self.render(); });
+  };
+
+  Client.prototype.render = function () {
+    if (this.state === null) return;
+    var info = { full: this.full, changed: this.changed, stale: clock.frozenAt !== null,
+                 restarted: !!this.restarted, seq: this.snapSeq };
+    var full = this.full;
+    this.full = false;
+    this.changed = {};
+    this.restarted = false;
+    if (full && this.options.snapshot) {
+      // The older callback, for overlays written against the plain stream: the state on (re)connect.
+      this.safe(this.options.snapshot, { state: this.state, latest: {}, seq: this.snapSeq,
+                                         restarted: info.restarted });
+    }
+    if (this.options.render) this.safe(this.options.render, this.state, info);
+    this.stats.renders += 1;
+    if (full) this.stats.snapshots += 1;  // counted once drawn: the page shows this state now
+  };
+
+  Client.prototype.event = function (frame) {
     var seq = typeof frame.Seq === "number" ? frame.Seq : null;
     if (seq !== null) {
       if (this.lastSeq !== null && seq <= this.lastSeq) { this.stats.duplicates += 1; return; }
@@ -227,6 +354,7 @@
     }
     var ev = {
       type: frame.EventType, data: frame.Data || {}, seq: seq, timestamp: frame.Timestamp,
+      origin: frame.Origin || "live",
       replayed: seq !== null && this.snapSeq !== null && seq <= this.snapSeq,
     };
     // How old a missed event already was when the bus answered (both times from the bus's clock).
@@ -238,16 +366,10 @@
     if (window.__dxProbe) window.__dxProbe(ev);  // latency benchmark hook (bench/overlay_latency.py)
   };
 
-  Client.prototype.snapshot = function (frame) {
-    var seq = typeof frame.Seq === "number" ? frame.Seq : 0;
-    var restarted = this.lastSeq !== null && seq < this.lastSeq;
-    if (restarted || this.lastSeq === null) this.lastSeq = seq;
-    this.snapSeq = seq;
-    this.snapTime = Date.parse(frame.Timestamp);
-    this.stats.snapshots += 1;
-    var data = frame.Data || {};
-    var snap = { state: data.state || {}, latest: data.latest || {}, seq: seq, restarted: restarted };
-    if (this.options.snapshot) this.safe(this.options.snapshot, snap);
+  Client.prototype.send = function (message) {
+    var ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    try { ws.send(JSON.stringify(message)); } catch (err) { /* closing */ }
   };
 
   Client.prototype.control = function (frame) {
@@ -277,7 +399,7 @@
       ? (this.missedPings || 0) + 1 : 0;
     if (this.missedPings >= 2) { this.missedPings = 0; ws.close(); return; }
     this.framesAtPing = this.stats.frames;
-    try { ws.send(JSON.stringify({ type: "ping" })); } catch (err) { /* closing */ }
+    this.send({ type: "ping" });
   };
 
   Client.prototype.close = function () {
@@ -285,13 +407,23 @@
     if (this.ws) { var ws = this.ws; this.ws = null; ws.close(); }
   };
 
-  /** Connect to the bus; returns the client (`client.stats`, `client.close()`). */
+  /** Connect to the bus's state channel; returns the client (`client.stats`, `client.close()`). */
   function connect(options) {
     var client = new Client(options);
+    DXBus.client = client;
     client.open();
     setInterval(function () { client.heartbeat(); }, 20000);
-    DXBus.client = client;
     return client;
+  }
+
+  /**
+   * Redraw `fn` every `ms` while the page is open: for live timers only (the numbers come from
+   * `DXBus.timer`, i.e. the server's clock reading; nothing is counted here).
+   */
+  function every(ms, fn) {
+    return setInterval(function () {
+      try { fn(); } catch (err) { console.error("[dxbus] redraw failed", err); }
+    }, ms);
   }
 
   var DXBus = {
@@ -299,6 +431,9 @@
     settings: settings,
     token: token,
     connect: connect,
+    timer: timerSeconds,
+    serverNow: serverNow,
+    every: every,
     formatTime: formatTime,
     nextFrame: nextFrame,
     setText: setText,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from overlay_support import BusMaker, Console, emit_state, eventually, open_overlay, png_alpha
+from overlay_support import BusMaker, Console, emit_state, eventually, open_overlay, png_alpha, wait_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -40,7 +40,15 @@ async def test_hp_masks_follow_health_and_silk_bar_follows_mp(browser: Any, buse
 
 async def test_damage_number_appears_then_is_gone_after_its_animation(browser: Any, buses: BusMaker) -> None:
     bus = await buses.make()
-    page, console = await open_overlay(browser, bus, "damage", "duration=1000")
+    # The page's clock is Playwright's, paused once the page is live: a number fades only when the
+    # test moves it, however slow the machine (no race with the 1 s float).
+    page = await browser.new_page(viewport={"width": 960, "height": 540})
+    console = Console()
+    page.on("console", console)
+    await page.clock.install()
+    await page.goto(f"{bus.url('http')}/overlays/damage?duration=1000")
+    await wait_live(page)
+    await page.clock.pause_at(1_900_000_000_000)
     bus.hub.emit("combat_damage", {"damage": 13, "is_player_damage": False, "enemy_type": "Moss Mother"})
     await page.wait_for_selector(".dmg.dealt", timeout=5000)
     assert await page.text_content(".dmg.dealt") == "13"
@@ -51,6 +59,7 @@ async def test_damage_number_appears_then_is_gone_after_its_animation(browser: A
         "[getComputedStyle(document.querySelector('.dmg.dealt')).color,"
         " getComputedStyle(document.querySelector('.dmg.taken')).color]")
     assert dealt != taken
+    await page.clock.run_for(1300)  # past the float (and its backup timer)
     await page.wait_for_function("document.querySelectorAll('.dmg').length === 0", timeout=5000)
     assert not console.of("error")
     await page.close()
@@ -277,8 +286,15 @@ async def _has(frame: Any, selector: str) -> bool:
     return await frame.locator(selector).count() > 0
 
 
+async def drawn(page: Any, expression: str) -> bool:
+    """Let one animation frame pass on the page's (installed, paused) clock, then evaluate."""
+    await page.clock.run_for(20)
+    return bool(await page.evaluate(expression))
+
+
 async def test_boss_timer_follows_the_page_clock(browser: Any, buses: BusMaker) -> None:
-    """Playwright's clock drives the page's timers: no waiting for real seconds."""
+    """The timer is the server's reading plus the page's own time since it: Playwright's clock drives
+    the page, the bus's ManualClock the server (no waiting for real seconds)."""
     bus = await buses.make()
     page = await browser.new_page(viewport={"width": 800, "height": 300})
     await page.clock.install()
@@ -286,14 +302,15 @@ async def test_boss_timer_follows_the_page_clock(browser: Any, buses: BusMaker) 
     await page.wait_for_function("DXBus.client && DXBus.client.stats.snapshots > 0")
     await page.clock.pause_at(1_900_000_000_000)
     bus.hub.emit("boss_encounter", {"boss_name": "Lace", "phase": "start"})
-    await eventually(lambda: page.evaluate("document.getElementById('boss').classList.contains('active')"),
+    await eventually(lambda: drawn(page, "document.getElementById('boss').classList.contains('active')"),
                      what="the fight to start")
     # (under 40 s in all: two keep-alive pings in a frozen page would count as a dead socket)
-    await page.clock.run_for(19_000)
+    # (the text is redrawn every 250 ms of the page's clock: 19.1 s shows 0:19 whatever the phase)
+    await page.clock.run_for(19_100)
     assert await page.text_content("#boss-timer") == "0:19"
-    bus.hub.emit("boss_defeated", {"boss_name": "Lace"})  # no time in the event: the page's own count
-    # (the page's own polling runs on the paused clock, so poll from here)
-    await eventually(lambda: page.evaluate("!document.getElementById('boss').classList.contains('active')"),
+    await bus.clock.advance(19.4)  # type: ignore[attr-defined]
+    bus.hub.emit("boss_defeated", {"boss_name": "Lace"})  # no time in the event: the bus clock's
+    await eventually(lambda: drawn(page, "!document.getElementById('boss').classList.contains('active')"),
                      what="the fight to end")
     assert await page.text_content("#boss-last") == "Defeated Lace in 0:19"
     await page.clock.run_for(10_000)

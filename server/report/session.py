@@ -10,9 +10,11 @@ session's first event, i.e. game time for the game, a recording or the simulator
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..events import TEST, Event
 from ..facts import (
@@ -37,6 +39,17 @@ from ..facts import (
 )
 from ..world import World, load_world
 from .load import EpochParser
+from .speedrun import Segments
+
+# Events the bus makes itself (alerts, timer commands, overlay reloads, race updates) carry the bus's
+# wall-clock time, not the game's: they are not play, and at --speed above 1 their times would
+# stretch the session. The report counts only what the game (or a recording of it) said.
+BUS_MADE = frozenset({"alert", "timer_command", "overlay_reload"})
+
+
+def is_bus_made(event_type: str) -> bool:
+    """An event the bus emitted itself (see `BUS_MADE`), not one of the game's."""
+    return event_type in BUS_MADE or event_type.startswith("race_")
 
 
 @dataclass
@@ -119,6 +132,8 @@ class SessionLog:
     heals: list[tuple[float, float]] = field(default_factory=list)
     abilities_gained: list[tuple[float, str]] = field(default_factory=list)
     ability_uses: dict[str, int] = field(default_factory=dict)
+    segments: Segments | None = None  # the speedrun split rules, when the caller wants segments
+    segments_view: dict[str, Any] | None = None  # set on a snapshot (the view at that moment)
     _open_fight: FightLog | None = None
     _ending: list[FightLog] = field(default_factory=list)  # ended, waiting for their FightResult
     _parse: EpochParser = field(default_factory=EpochParser)
@@ -136,6 +151,28 @@ class SessionLog:
             self.end, self.last_timestamp = at, stamp
         return at - self.start
 
+    def snapshot(self) -> SessionLog:
+        """A copy to analyze while this one keeps growing: the lists copied, and the stays and
+        fights that may still change (the last visit, open and ending fights) copied too."""
+        copy = dataclasses.replace(self)
+        for name in ("visits", "fights", "deaths", "health", "silk", "damage", "benches", "heals",
+                     "abilities_gained"):
+            setattr(copy, name, list(getattr(self, name)))
+        copy.ability_uses = dict(self.ability_uses)
+        if copy.visits:
+            copy.visits[-1] = dataclasses.replace(copy.visits[-1])
+        changing = {id(f) for f in self._ending} | ({id(self._open_fight)} if self._open_fight else set())
+        copy.fights = [dataclasses.replace(f) if id(f) in changing else f for f in copy.fights]
+        copy._open_fight, copy._ending = None, []
+        copy.segments, copy.segments_view = None, self.segment_view()
+        return copy
+
+    def segment_view(self) -> dict[str, Any] | None:
+        """Speedrun segments of the session's last run (None when no run started)."""
+        if self.segments is None:
+            return self.segments_view
+        return self.segments.view()
+
     # -- events -----------------------------------------------------------------------------------
     def at(self, stamp: str) -> float:
         """Epoch seconds of a timestamp (for callers that have no parsed time)."""
@@ -144,10 +181,13 @@ class SessionLog:
     def add_event(self, event: Event, at: float | None = None) -> None:
         """Count an event (`at`: its time in epoch seconds, parsed from its timestamp when None);
         a `player_update` adds to the current visit's path and to the silk series."""
-        if event.origin == TEST:
+        if event.origin == TEST or is_bus_made(event.type):
             return
         self.events += 1
-        t = self._touch(event.timestamp, self._parse(event.timestamp) if at is None else at)
+        at = self._parse(event.timestamp) if at is None else at
+        t = self._touch(event.timestamp, at)
+        if self.segments is not None:
+            self.segments.on_event(event, at)
         visit = self.visits[-1] if self.visits else None
         if visit is not None and t > visit.end:
             visit.end = t
@@ -177,7 +217,10 @@ class SessionLog:
         """Fold one fact in (`at` as for `add_event`); facts of test events are skipped."""
         if fact.event is not None and fact.event.origin == TEST:
             return
-        t = self._touch(fact.timestamp, self._parse(fact.timestamp) if at is None else at)
+        at = self._parse(fact.timestamp) if at is None else at
+        t = self._touch(fact.timestamp, at)
+        if self.segments is not None:
+            self.segments.on_fact(fact, at)
         handler = getattr(self, "_on_" + fact.kind, None)
         if handler is not None:
             handler(fact, t)
@@ -264,7 +307,7 @@ def fold(events: Iterable[Event], world: World | None = None,
     world = world or load_world()
     clock = StepClock()
     deriver = FactDeriver(clock, kill_pairing_seconds, world)
-    log = SessionLog(world=world)
+    log = SessionLog(world=world, segments=Segments(world))
     apply, add_event, add_fact = deriver.apply, log.add_event, log.add_fact
     for event in events:
         if log.start is None:

@@ -167,6 +167,8 @@ class SplitEngine:
 
     def __init__(self, route: RouteSpec) -> None:
         self.route = route
+        self._event_route: RouteSpec | None = None  # the route `_event_types` was made from
+        self._event_types: frozenset[str] = frozenset()
         self.phase: Phase = "idle"
         self.index = 0
         self.clock = GameClock()
@@ -186,6 +188,16 @@ class SplitEngine:
         if self.phase != "running" or self.index >= len(self.route.splits):
             return None
         return self.route.splits[self.index]
+
+    def wants_event(self, event_type: str) -> bool:
+        """Whether an `event` cue of this type can change anything: only `event = "..."` conditions
+        look at one, so every other event skips the rules (they ran on every event, a few us each)."""
+        route = self.route
+        if self._event_route is not route:
+            self._event_route = route
+            conditions = [*route.reset, *route.start, *route.splits]
+            self._event_types = frozenset(c.event for c in conditions if c.event is not None)
+        return event_type in self._event_types
 
     def game_time(self, now: float) -> float:
         return self.clock.game(now)
@@ -408,6 +420,8 @@ class FactFeed:
 
     def _event(self, event: Event, now: float) -> list[Command]:
         self._last_seq = event.seq
+        if not self.engine.wants_event(event.type):
+            return []
         cue = event_cue(event.type)
         return self.engine.step([cue], now, event.seq) if cue is not None else []
 

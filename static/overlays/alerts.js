@@ -1,4 +1,5 @@
-/* The alerts overlay: renders the bus state (served as /static/overlays/alerts.js, linted by eslint). */
+/* Alerts: shows the alert engine's `alert` events one at a time (the queue, merging and the texts,
+   fight times included, are the server's; the page only shows them). */
 (function () {
   "use strict";
   var S = DXBus.settings;
@@ -61,6 +62,7 @@
   }
 
   DXBus.connect({
+    types: ["alert"],
     on: {
       alert: function (d, ev) {
         // An alert missed while the page was away is shown only if it would still be on screen.

@@ -1,4 +1,7 @@
-/* The boss overlay: renders the bus state (served as /static/overlays/boss.js, linted by eslint). */
+/* The boss overlay: the fight in progress, its timer, attempts, best and the last result, all from the
+   server state (`state.boss`, `state.bosses`, `state.timers.fight`). The fight time is the server's:
+   running, it is drawn from the server's clock; ended, it is the settled time (the game's when it sent
+   one), the same number as the alert, the text files and `/api/state`. */
 (function () {
   "use strict";
   var S = DXBus.settings;
@@ -6,132 +9,61 @@
   var el = {
     name: document.getElementById("boss-name"), timer: document.getElementById("boss-timer"),
     attempts: document.getElementById("boss-attempts"), best: document.getElementById("boss-best"),
-    last: document.getElementById("boss-last"),
+    last: document.getElementById("boss-last"), list: document.getElementById("boss-list"),
   };
-  var bosses = {};                 // name -> {attempts, defeats, best}
-  var current = null, active = false, startedAt = 0, frozen = 0, last = null;
+  var fightTimer = null;
 
-  function record(name) {
-    if (!bosses[name]) bosses[name] = { attempts: 0, defeats: 0, best: null };
-    return bosses[name];
-  }
-  function elapsed() { return active ? (performance.now() - startedAt) / 1000 : frozen; }
   function time(t) { return DXBus.formatTime(t, S.tenths); }
+  function tick() { DXBus.setText(el.timer, time(DXBus.timer(fightTimer))); }
 
-  function render() {
-    var idle = current === null && last === null;
-    box.classList.toggle("idle", idle);
-    box.classList.toggle("active", active);
-    if (S.hide_when_idle) box.classList.toggle("dx-hidden", idle);
-    var name = current || (last && last.boss) || null;
-    DXBus.setText(el.name, name || "\u2014");
-    var r = name ? record(name) : null;
-    DXBus.setText(el.attempts, r ? r.attempts : 0);
-    DXBus.setText(el.best, r && r.best !== null ? time(r.best) : "\u2013");
-    if (last) {
-      el.last.className = "result-" + (last.result === "defeated" ? "defeated" : "died");
-      DXBus.setText(el.last, (last.result === "defeated" ? "Defeated " : "Died to ") + last.boss +
-                    (last.result === "defeated" ? " in " : " at ") + time(last.time));
-    } else {
-      DXBus.setText(el.last, "");
-    }
-    if (name) touch(name);
-    renderList();
-    tick();
-  }
-  function tick() { DXBus.setText(el.timer, time(elapsed())); }
-
-  // Every boss fought: most recently fought first (the order names were last touched).
-  var order = [];
-  function touch(name) {
-    var i = order.indexOf(name);
-    if (i >= 0) order.splice(i, 1);
-    order.unshift(name);
-  }
-  function renderList() {
+  function renderList(bosses, first) {
     if (!S.show_list) return;
-    var list = document.getElementById("boss-list");
-    while (list.firstChild) list.removeChild(list.firstChild);
-    order.slice(0, S.list_size).forEach(function (name) {
-      var r = record(name);
+    // The boss on screen first, then the others, most recently met first (the state keeps them in
+    // the order they were first met).
+    var names = Object.keys(bosses).reverse();
+    if (first && names.indexOf(first) > 0) {
+      names.splice(names.indexOf(first), 1);
+      names.unshift(first);
+    }
+    var rows = names.slice(0, S.list_size).map(function (name) {
+      var r = bosses[name] || {};
       var li = document.createElement("li");
-      [["n", name], ["a", r.attempts + "\u00d7"], ["b", r.best !== null ? time(r.best) : "\u2013"]]
+      [["n", name], ["a", (Number(r.attempts) || 0) + "\u00d7"], ["b", r.best != null ? time(r.best) : "\u2013"]]
         .forEach(function (cell) {
           var span = document.createElement("span");
           span.className = cell[0];
           span.textContent = cell[1];
           li.appendChild(span);
         });
-      list.appendChild(li);
+      return li;
     });
+    el.list.replaceChildren.apply(el.list, rows);
   }
 
-  function finish(result, seconds) {
-    if (current === null) return;
-    var t = seconds !== undefined && seconds !== null && isFinite(Number(seconds)) ? Number(seconds) : elapsed();
-    var r = record(current);
-    if (result === "defeated") {
-      r.defeats += 1;
-      if (r.best === null || t < r.best) r.best = t;
+  function render(state) {
+    var b = state.boss || {};
+    var last = b.last_result && b.last_result.boss ? b.last_result : null;
+    var name = b.current || (last && last.boss) || null;
+    var idle = !name;
+    box.classList.toggle("idle", idle);
+    box.classList.toggle("active", !!b.active);
+    if (S.hide_when_idle) box.classList.toggle("dx-hidden", idle);
+    DXBus.setText(el.name, name || "\u2014");
+    DXBus.setText(el.attempts, Number(b.attempts) || 0);
+    DXBus.setText(el.best, b.best != null ? time(b.best) : "\u2013");
+    if (last) {
+      var won = last.result === "defeated";
+      el.last.className = "result-" + (won ? "defeated" : "died");
+      DXBus.setText(el.last, (won ? "Defeated " : last.result === "left" ? "Left " : "Died to ") + last.boss +
+                    (won ? " in " : " at ") + time(last.time || 0));
+    } else {
+      DXBus.setText(el.last, "");
     }
-    last = { boss: current, result: result, time: t };
-    frozen = t;
-    active = false;
-    current = null;
-    render();
+    renderList(state.bosses || {}, name);
+    fightTimer = (state.timers || {}).fight || null;
+    tick();
   }
 
-  DXBus.connect({
-    snapshot: function (snap) {
-      var b = snap.state.boss || {};
-      var all = snap.state.bosses || {};
-      bosses = {};
-      order = Object.keys(all).reverse();
-      Object.keys(all).forEach(function (name) {
-        var r = all[name] || {};
-        bosses[name] = { attempts: Number(r.attempts) || 0, defeats: Number(r.defeats) || 0,
-                         best: r.best === null || r.best === undefined ? null : Number(r.best) };
-      });
-      current = b.current || null;
-      active = !!(b.active && current);
-      var t = Number(b.fight_time) || 0;
-      startedAt = performance.now() - t * 1000;
-      frozen = t;
-      if (current) {
-        var r = record(current);
-        if (b.attempts !== undefined && b.attempts !== null) r.attempts = Number(b.attempts) || r.attempts;
-        if (b.best !== undefined && b.best !== null) r.best = Number(b.best);
-      }
-      var lr = b.last_result;
-      last = lr && lr.boss ? { boss: String(lr.boss), result: lr.result, time: Number(lr.time) || 0 } : null;
-      render();
-    },
-    on: {
-      boss_encounter: function (d, ev) {
-        if (ev.replayed) return;
-        var phase = d.phase || "start";
-        var name = d.boss_name ? String(d.boss_name) : "Boss";
-        if (phase === "start") {
-          current = name;
-          active = true;
-          startedAt = performance.now();
-          record(name).attempts += 1;
-          render();
-        } else if (phase === "defeated") {
-          if (current === null) current = name;
-          finish("defeated", d.time);
-        }
-      },
-      boss_defeated: function (d, ev) {
-        if (ev.replayed) return;
-        if (current === null && d.boss_name) current = String(d.boss_name);
-        if (last && !active && last.boss === current && last.result === "defeated") { current = null; return; }
-        finish("defeated", d.time);
-      },
-      player_death: function (d, ev) {
-        if (!ev.replayed && active) finish("died");
-      },
-    },
-  });
-  setInterval(function () { if (active) tick(); }, S.tenths ? 50 : 250);
+  DXBus.connect({ types: [], render: render });
+  DXBus.every(S.tenths ? 50 : 250, function () { if (fightTimer && fightTimer.running) tick(); });
 })();

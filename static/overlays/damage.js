@@ -1,4 +1,5 @@
-/* The damage overlay: renders the bus state (served as /static/overlays/damage.js, linted by eslint). */
+/* Damage numbers: one floating number per `combat_damage` event (events, not state: nothing here is
+   counted or kept; numbers close together on one side are merged on screen only). */
 (function () {
   "use strict";
   var S = DXBus.settings;
@@ -53,7 +54,7 @@
     if (ev.replayed) return;  // missed while the bus was down: stale, not shown late
     var value = Number(d.damage);
     if (!isFinite(value) || value <= 0) return;
-    var taken = d.is_player_damage === true || d.is_player_damage === "true";
+    var taken = d.is_player_damage === true;  // a boolean: the bus reads it once, at the edge (events.validate)
     var side = taken ? "taken" : "dealt";
     if (!(taken ? S.show_taken : S.show_dealt)) return;
     var now = performance.now();
@@ -94,5 +95,5 @@
     float(n);
   }
 
-  DXBus.connect({ on: { combat_damage: hit } });
+  DXBus.connect({ types: ["combat_damage"], on: { combat_damage: hit } });
 })();

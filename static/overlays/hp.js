@@ -1,4 +1,4 @@
-/* The hp overlay: renders the bus state (served as /static/overlays/hp.js, linted by eslint). */
+/* The HP overlay: masks and silk from the server state (`state.player`); it only renders. */
 (function () {
   "use strict";
   var S = DXBus.settings;
@@ -78,24 +78,18 @@
     DXBus.setText(silkNum, current + "/" + max);
   }
 
-  function apply(d, animate) {
-    if (d.health_current != null || d.health_max != null) {
-      var max = int(d.health_max, healthMax === null ? 5 : healthMax);
-      setHealth(int(d.health_current, health === null ? max : health), max, animate);
+  function render(state, info) {
+    var p = state.player || {};
+    // Only what the server says: health and silk as the state holds them (the last sample of a burst).
+    var animate = !info.full;
+    if (p.health != null || p.health_max != null) {
+      var max = int(p.health_max, healthMax === null ? 5 : healthMax);
+      setHealth(int(p.health, health === null ? max : health), max, animate);
     }
-    if (d.mp_current != null || d.mp_max != null) {
-      var mmax = int(d.mp_max, mpMax === null ? 9 : mpMax);
-      setSilk(int(d.mp_current, mp === null ? 0 : mp), mmax);
+    if (p.mp != null || p.mp_max != null) {
+      setSilk(int(p.mp, mp === null ? 0 : mp), int(p.mp_max, mpMax === null ? 9 : mpMax));
     }
   }
 
-  DXBus.connect({
-    snapshot: function (snap) {
-      var p = snap.state.player || {};
-      var latest = snap.latest.player_update;
-      if (p.health == null && latest && latest.Data) apply(latest.Data, false);
-      else apply({ health_current: p.health, health_max: p.health_max, mp_current: p.mp, mp_max: p.mp_max }, false);
-    },
-    on: { player_update: function (d, ev) { apply(d, !ev.replayed); } },
-  });
+  DXBus.connect({ types: [], render: render });
 })();

@@ -1,4 +1,5 @@
-/* The practice overlay: renders the bus state (served as /static/overlays/practice.js, linted by eslint). */
+/* The practice overlay: the target and its attempts from the server state (`state.practice`, pushed
+   with the rest: no polling); the attempt clock is drawn from the server's clock. */
 (function () {
   "use strict";
   var S = DXBus.settings;
@@ -6,10 +7,11 @@
   var ids = ["target", "clock", "attempts", "cleared", "deaths", "best", "average", "damage", "history"];
   var el = {};
   ids.forEach(function (id) { el[id] = document.getElementById("practice-" + id); });
-  var data = null, fetchedAt = 0, pending = false, again = false;
+  var data = null;
 
   function time(t) { return t === null || t === undefined ? "\u2013" : DXBus.formatTime(t, S.tenths); }
   function live() { return data && data.current; }
+  function attemptTimer() { return data && data.timers ? data.timers.attempt : null; }
 
   function render() {
     if (!data) return;
@@ -39,32 +41,16 @@
   }
 
   function tick() {
-    var t = 0;
-    if (live()) t = Number(data.current.time) + (performance.now() - fetchedAt) / 1000;
-    else if (data && data.last) t = Number(data.last.time) || 0;
-    DXBus.setText(el.clock, time(t));
-  }
-
-  function refresh() {
-    if (pending) { again = true; return; }
-    pending = true;
-    fetch(DXBus.assetUrl("/api/practice"), { cache: "no-store" })
-      .then(function (r) { if (!r.ok) throw new Error("GET /api/practice: HTTP " + r.status); return r.json(); })
-      .then(function (body) { data = body; fetchedAt = performance.now(); render(); })
-      .catch(function (err) { console.warn("[dxbus] practice:", err.message); })
-      .then(function () { pending = false; if (again) { again = false; refresh(); } });
+    DXBus.setText(el.clock, time(data ? DXBus.timer(attemptTimer()) : 0));
   }
 
   DXBus.connect({
-    snapshot: function () { refresh(); },
-    on: {
-      scene_transition: function (d, ev) { if (!ev.replayed) refresh(); },
-      boss_encounter: function (d, ev) { if (!ev.replayed) refresh(); },
-      boss_defeated: function (d, ev) { if (!ev.replayed) refresh(); },
-      player_death: function (d, ev) { if (!ev.replayed) refresh(); },
-      combat_damage: function (d, ev) { if (!ev.replayed && d.is_player_damage) refresh(); },
+    types: [],
+    render: function (state) {
+      data = state.practice || null;
+      if (data && data.error) { console.warn("[dxbus] practice:", data.error); data = null; }
+      render();
     },
   });
-  setInterval(function () { if (live()) tick(); }, S.tenths ? 50 : 250);
-  setInterval(refresh, 2000);  // a target chosen over HTTP has no event: look again now and then
+  DXBus.every(S.tenths ? 50 : 250, function () { if (live()) tick(); });
 })();

@@ -1,39 +1,25 @@
-/* The room overlay: renders the bus state (served as /static/overlays/room.js, linted by eslint). */
+/* The room overlay: area, room and time in the room, all from the server state (`state.scene`,
+   `state.timers.room`); the time is drawn from the server's clock, never counted here. */
 (function () {
   "use strict";
-  var areas = {};
-  try { areas = JSON.parse(document.getElementById("dx-areas").textContent); } catch (err) { areas = {}; }
   var areaEl = document.getElementById("room-area");
   var nameEl = document.getElementById("room-name");
   var timeEl = document.getElementById("room-time");
-  var enteredAt = performance.now();
+  var box = document.getElementById("room");
+  var timer = null;
 
-  function enter(scene, area, secondsIn) {
-    var name = scene ? String(scene) : null;
+  function tick() { DXBus.setText(timeEl, DXBus.formatTime(DXBus.timer(timer))); }
+
+  function render(state) {
+    var sc = state.scene || {};
+    var name = sc.current ? String(sc.current) : null;
     DXBus.setText(nameEl, name || "\u2014");
-    var a = area || (name && Object.prototype.hasOwnProperty.call(areas, name) ? areas[name] : "");
-    DXBus.setText(areaEl, a || "");
-    document.getElementById("room").dataset.scene = name || "";
-    enteredAt = performance.now() - (Number(secondsIn) || 0) * 1000;
+    DXBus.setText(areaEl, sc.area || "");
+    box.dataset.scene = name || "";
+    timer = (state.timers || {}).room || null;
     tick();
   }
-  function tick() { DXBus.setText(timeEl, DXBus.formatTime((performance.now() - enteredAt) / 1000)); }
 
-  DXBus.connect({
-    snapshot: function (snap) {
-      var sc = snap.state.scene || {};
-      enter(sc.current, sc.area, sc.time_in_scene);
-    },
-    on: {
-      scene_transition: function (d, ev) {
-        if (ev.replayed) return;
-        enter(d.to_scene || d.scene_name, d.area, 0);
-      },
-      timing_update: function (d, ev) {
-        var t = Number(d.scene_time);
-        if (!ev.replayed && isFinite(t) && t >= 0) { enteredAt = performance.now() - t * 1000; tick(); }
-      },
-    },
-  });
-  setInterval(tick, 250);
+  DXBus.connect({ types: [], render: render });
+  DXBus.every(250, tick);
 })();

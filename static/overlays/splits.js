@@ -1,4 +1,5 @@
-/* The splits overlay: renders the bus state (served as /static/overlays/splits.js, linted by eslint). */
+/* The splits overlay: the route, the run and its rooms from the server state (`state.segments`, pushed
+   with the rest: no polling); run and room clocks are drawn from the server's clock. */
 (function () {
   "use strict";
   var S = DXBus.settings;
@@ -9,7 +10,7 @@
     room: document.getElementById("splits-room"), roomTime: document.getElementById("splits-room-time"),
     pb: document.getElementById("splits-pb"), sob: document.getElementById("splits-sob"),
   };
-  var data = null, fetchedAt = 0, pending = false, again = false;
+  var data = null;
 
   function time(t) { return t === null || t === undefined ? "\u2013" : DXBus.formatTime(t, S.tenths); }
   function delta(d) {
@@ -18,12 +19,8 @@
     var a = Math.abs(d);
     return sign + (a >= 60 ? DXBus.formatTime(a, S.tenths) : a.toFixed(S.tenths ? 1 : 0));
   }
-  function running() { return data && data.run.phase === "running"; }
-  function elapsed() {
-    if (!data) return 0;
-    var t = Number(data.run.time) || 0;
-    return running() ? t + (performance.now() - fetchedAt) / 1000 : t;
-  }
+  function running() { return !!(data && data.timers && data.timers.run && data.timers.run.running); }
+  function elapsed() { return data && data.timers ? DXBus.timer(data.timers.run) : 0; }
 
   function row(split) {
     var li = document.createElement("li");
@@ -65,7 +62,7 @@
     var rooms = data ? data.rooms : [];
     var room = rooms.length ? rooms[rooms.length - 1] : null;
     if (room && room.current) {
-      var t = Number(room.time) + (running() ? (performance.now() - fetchedAt) / 1000 : 0);
+      var t = data.timers && data.timers.split_room ? DXBus.timer(data.timers.split_room) : Number(room.time);
       DXBus.setText(el.room, room.area ? room.area + " \u00b7 " + room.scene : room.scene);
       DXBus.setText(el.roomTime, time(t) + (room.best !== null ? " / " + time(room.best) : ""));
     } else {
@@ -74,24 +71,13 @@
     }
   }
 
-  // One request at a time; events during a request ask for one more afterwards.
-  function refresh() {
-    if (pending) { again = true; return; }
-    pending = true;
-    fetch(DXBus.assetUrl("/api/segments"), { cache: "no-store" })
-      .then(function (r) { if (!r.ok) throw new Error("GET /api/segments: HTTP " + r.status); return r.json(); })
-      .then(function (body) { data = body; fetchedAt = performance.now(); render(); })
-      .catch(function (err) { console.warn("[dxbus] splits:", err.message); })
-      .then(function () { pending = false; if (again) { again = false; refresh(); } });
-  }
-
   DXBus.connect({
-    snapshot: function () { refresh(); },
-    on: {
-      timer_command: function (d, ev) { if (!ev.replayed) refresh(); },
-      scene_transition: function (d, ev) { if (!ev.replayed) refresh(); },
+    types: [],
+    render: function (state) {
+      data = state.segments || null;
+      if (data && data.error) { console.warn("[dxbus] splits:", data.error); data = null; }
+      render();
     },
   });
-  setInterval(function () { if (running()) tick(); }, S.tenths ? 50 : 250);
-  setInterval(function () { if (running()) refresh(); }, 5000);  // drift check against the bus
+  DXBus.every(S.tenths ? 50 : 250, function () { if (running()) tick(); });
 })();
