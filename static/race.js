@@ -8,7 +8,7 @@
 (function () {
   "use strict";
 
-  /** Follow one race's board: from /api/race on every (re)connect to a hub, then every pushed race_state. */
+  /** Follow one race's board: from /api/race on every (re)connect, then every pushed race_state. */
   function follow(raceId, render) {
     var current = null;
     function take(state) {
@@ -20,7 +20,11 @@
       document.documentElement.dataset.race = state.race;
       render(state);
     }
+    // A gallery preview shows the manifest's test board: the bus it runs on may run no race (a 404 would
+    // be a console error on every gallery visit), and a preview never shows live data it was not sent.
+    var preview = new URLSearchParams(window.location.search).get("preview") === "1";
     function load() {
+      if (preview) return;
       var path = raceId ? "/api/race/" + encodeURIComponent(raceId) : "/api/race";
       fetch(DXBus.assetUrl(path)).then(function (resp) {
         if (!resp.ok) throw new Error("HTTP " + resp.status);
@@ -35,15 +39,8 @@
     DXBus.connect({
       types: ["race_state"],
       snapshot: function (snap) {
-        // A hub puts every race's board on its bus at start, so a bus with no race_state runs no race
-        // (a runner's own bus, say): nothing to fetch, no 404 in the console. On a hub, the board the
-        // snapshot holds may be another race's or a throttled one: fetch the current one.
         var latest = snap.latest && snap.latest.race_state;
-        if (!latest || !latest.Data) {
-          document.documentElement.dataset.race = "none";
-          return;
-        }
-        take(latest.Data);
+        if (latest && latest.Data) take(latest.Data);
         load();
       },
       on: { race_state: function (data) { take(data); } },

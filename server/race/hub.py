@@ -92,7 +92,6 @@ class RaceService:
             await check()  # an unreachable Redis stops start-up with a clear line
         for lane in self.lanes.values():
             await self._catch_up(lane)
-            self._send_state(lane)  # every race has a board on the bus: overlays read it from the snapshot
             self._tasks.append(asyncio.create_task(self._follow(lane), name=f"race-{lane.race.id}"))
         self._tasks.append(asyncio.create_task(self._stale_watch(), name="race-stale"))
         if "http" in self.bus.ports:
