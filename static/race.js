@@ -20,7 +20,11 @@
       document.documentElement.dataset.race = state.race;
       render(state);
     }
+    // A gallery preview shows the manifest's test board: the bus it runs on may run no race (a 404 would
+    // be a console error on every gallery visit), and a preview never shows live data it was not sent.
+    var preview = new URLSearchParams(window.location.search).get("preview") === "1";
     function load() {
+      if (preview) return;
       var path = raceId ? "/api/race/" + encodeURIComponent(raceId) : "/api/race";
       fetch(DXBus.assetUrl(path)).then(function (resp) {
         if (!resp.ok) throw new Error("HTTP " + resp.status);
