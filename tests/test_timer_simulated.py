@@ -4,15 +4,12 @@ the first matching event after the previous split, in order, once; rooms add up 
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import bus_overrides
 
-from dxbus.assemble import RunOptions, build_bus
+from dxbus.assemble import RunOptions
 from dxbus.clock import ManualClock
-from dxbus.config import load_config
 from dxbus.sources.simulator import Simulation
 from dxbus.speedrun.route import builtin_route, parse_route
 from dxbus.speedrun.segments import SegmentBook
@@ -98,21 +95,15 @@ def test_simulated_runs_split_right_in_order_once(seed: int) -> None:
     assert book.visits[0].scene == "Tut_01" and book.bests.pb_time == pytest.approx(end)
 
 
-async def test_demo_bus_runs_the_default_route(tmp_path: Path) -> None:
+async def test_demo_bus_runs_the_default_route(bus_factory) -> None:
     """The simulator on a real bus (ManualClock) drives the built-in route's first splits."""
     clock = ManualClock()
-    # Collected as they go out, from the first event: at speed 10 the demo samples player_update per
-    # game second, far more than the hub's ring keeps.
-    config = load_config(None, bus_overrides(tmp_path))
-    bus = build_bus(config, RunOptions(simulate=True, seed=7, speed=10.0), clock=clock, base_dir=tmp_path)
-    commands: list[dict] = []
-    bus.hub.add_listener(lambda e: commands.append(e.data) if e.type == "timer_command" else None)
-    await bus.start()
-    try:
-        for _ in range(40):
-            await clock.advance(5)  # 400 s of clock = 4000 s of game at speed 10
-    finally:
-        await bus.stop()
+    # At speed 10 the demo samples per game second: a ring big enough to hold the whole run.
+    bus = await bus_factory(overrides={"DataCollection": {"RingBufferSize": 1_000_000}},
+                            options=RunOptions(simulate=True, seed=7, speed=10.0), clock=clock)
+    for _ in range(40):
+        await clock.advance(5)  # 400 s of clock = 4000 s of game at speed 10
+    commands = [e.data for e in bus.hub.recent(1000, frozenset({"timer_command"}))]
     assert commands[0]["command"] == "start" and commands[0]["source"] == "rules"
     names = [s.name for s in builtin_route().splits]
     done = [(c["index"], c["split"]) for c in commands if c["command"] in ("split", "skip")]
