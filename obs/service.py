@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from obsws_python.error import OBSSDKRequestError
 
-from dxbus.clock import utc_iso
-from dxbus.facts import Fact, install_facts
+from dxbus.backoff import Backoff
+from dxbus.clock import SystemClock, utc_iso
+from dxbus.facts import Fact
+from dxbus.outage import Outage
+from dxbus.parts import Part
 
 from . import actions
 from .link import ObsAuthError, ObsLink, ObsUnreachable, quiet_obsws_logging
@@ -24,10 +26,15 @@ from .link import describe as _describe
 from .scene_rules import PAUSE_EVENTS, Director, Fired, Record, RuleSet, Started, Switch, compile_rules
 from .settings import ObsSection
 
+if TYPE_CHECKING:
+    from dxbus.bus import Bus
+
 log = logging.getLogger(__name__)
 
 # Events that can change which rules apply, or carry the overlay hot-reload signal.
 OVERLAY_RELOAD = "overlay_reload"
+# Reconnects wait on real time: for a real socket, not for game time (the bus clock may be a test's).
+REAL_TIME = SystemClock()
 
 
 class ObsService:
@@ -35,13 +42,12 @@ class ObsService:
 
     name = "obs"
 
-    def __init__(self, bus: Any, section: ObsSection, link: ObsLink | None = None) -> None:
+    def __init__(self, bus: Bus, section: ObsSection, link: ObsLink | None = None) -> None:
         self.bus = bus
         self.section = section
         self.clock = bus.clock
-        self.facts = bus.facts if getattr(bus, "facts", None) is not None else install_facts(bus)
         # Rooms and fights come from the bus's one fact deriver; its facts start the named triggers.
-        self.rules = RuleSet(compile_rules(section), section.menu_rooms, self.facts.deriver)
+        self.rules = RuleSet(compile_rules(section), section.menu_rooms, bus.facts.deriver)
         self._started: dict[int, Started] = {}  # Seq -> triggers its facts started
         self.director = Director(self.rules, section)
         self.dry_run = section.dry_run
@@ -64,7 +70,6 @@ class ObsService:
         self.missing_scenes: list[str] = []
         self._warned_missing: set[str] = set()
         self.action_log: list[dict[str, Any]] = []
-        bus.status_providers["obs"] = self.status
 
     # -- service ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -72,8 +77,6 @@ class ObsService:
         quiet_obsws_logging()
         self.link.on_event = self._on_obs_event
         self.link.on_lost = self._lost.set
-        self.facts.add_listener(self._on_fact)
-        self.bus.hub.add_listener(self._on_bus_event)
         self._tasks.append(asyncio.create_task(self._drive(), name="obs-driver"))
         self._tasks.append(asyncio.create_task(self._run_actions(), name="obs-actions"))
         if self.dry_run:
@@ -85,8 +88,6 @@ class ObsService:
 
     async def stop(self) -> None:
         """Stop the tasks and close the OBS session."""
-        self.facts.remove_listener(self._on_fact)
-        self.bus.hub.remove_listener(self._on_bus_event)
         for task in self._tasks:
             task.cancel()
         for helper in list(self._helpers):
@@ -96,13 +97,15 @@ class ObsService:
         await self.link.aclose()
 
     # -- bus events ------------------------------------------------------------------------
-    def _on_fact(self, fact: Fact) -> None:
+    def on_fact(self, fact: Fact) -> None:
+        """Fact listener: advance the rules' named triggers."""
         # Facts come before the hub hands their event to this service: keep what they started.
         started = self.rules.advance_fact(fact)
         if started:
             self._started.setdefault(fact.seq, {}).update(started)
 
-    def _on_bus_event(self, event: Any) -> None:
+    def on_bus_event(self, event: Any) -> None:
+        """Hub listener: hand the event to the director (never raises into the hub)."""
         try:
             self._handle_bus_event(event)
         except Exception:  # a bug here must not disturb the hub or the other listeners
@@ -152,7 +155,7 @@ class ObsService:
                 continue
             self._kick.clear()
             wake = self.director.next_wakeup(now)
-            waiters = [asyncio.ensure_future(self._kick.wait())]
+            waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._kick.wait())]
             if wake is not None:
                 waiters.append(asyncio.ensure_future(self.clock.sleep(wake - now)))
             try:
@@ -220,8 +223,9 @@ class ObsService:
     # -- connection ------------------------------------------------------------------------
     async def _supervise(self) -> None:
         loop = asyncio.get_running_loop()
-        delay = self.section.reconnect_min_seconds
-        failures = 0
+        # One OBS on this machine: no crowd to spread, so exact waits (docs/reconnect.md).
+        backoff = Backoff(self.section.reconnect_min_seconds, self.section.reconnect_max_seconds, jitter=0)
+        outage = Outage(log)
         while True:
             try:
                 self.version = await self.link.call(self.link.connect, loop)
@@ -232,18 +236,14 @@ class ObsService:
                 log.error("%s", self.error)
                 return
             except ObsUnreachable as exc:
-                failures += 1
                 self.error = f"OBS not reachable at {self.link.url} ({exc})"
-                if failures == 1:
-                    log.warning("%s; retrying in the background (backoff up to %g s), the bus keeps serving",
-                                self.error, self.section.reconnect_max_seconds)
-                else:
-                    log.debug("%s (attempt %d)", self.error, failures)
+                outage.failed(self.error, detail=f"retrying in the background (backoff up to "
+                              f"{backoff.maximum:g} s), the bus keeps serving")
                 # Real time on purpose: this waits for a real socket, not for game time.
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self.section.reconnect_max_seconds)
+                await backoff.wait(REAL_TIME)
                 continue
-            failures, delay = 0, self.section.reconnect_min_seconds
+            backoff.reset()
+            outage.recovered()
             self._lost.clear()
             try:
                 await self._on_connected()
@@ -405,14 +405,13 @@ class ObsService:
         }
 
 
-def install_obs(bus: Any) -> ObsService | None:
-    """Register the OBS service when `[OBS] Enabled` (or DryRun); otherwise only report it as off."""
+def obs_part(bus: Bus) -> Part:
+    """The OBS service when `[OBS] Enabled` (or DryRun); otherwise only its status, saying it is off."""
     section: ObsSection = bus.config.obs
     for error in section.rule_errors:
         log.error("%s", error)
     if not (section.enabled or section.dry_run):
-        bus.status_providers["obs"] = lambda: {"enabled": False}
-        return None
+        return Part("obs", status={"obs": lambda: {"enabled": False}})
     service = ObsService(bus, section)
-    bus.add(service)
-    return service
+    return Part("obs", services=[service], listeners=[service.on_bus_event],
+                fact_listeners=[service.on_fact], status={"obs": service.status})

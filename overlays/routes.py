@@ -1,7 +1,7 @@
 """HTTP side of the overlays: `/overlays` (gallery), `/overlays/<name>`, `/static/...`, `/api/overlays`.
 
-`install_overlays(bus, overlays_dir)` is called from `build_bus`: it registers the route installer, the
-hot-reload service and the `overlays` status provider.
+`overlays_part(bus, overlays_dir)` is plugged by `build_bus`: the routes, the hot-reload service and the
+`overlays` status provider.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ from aiohttp import web
 from dxbus import error_page
 from dxbus.bus import Bus
 from dxbus.events import TEST
+from dxbus.parts import Part
 
 from .assets import Assets
 from .hot_reload import RELOAD_EVENT, OverlayReloader
 from .registry import Overlay, Registry
 from .settings import canonical_query, resolve
+from .sizing import Size, recommended_size
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +108,8 @@ class OverlayPages:
         """The gallery: every overlay with a live preview, its settings form and its OBS URL."""
         overlays = self.registry.all()
         return self.env.get_template("_gallery.html.j2").render(
-            overlays=overlays, catalog=[o.to_json() for o in overlays], errors=self.registry.errors,
+            overlays=[self.describe(o) for o in overlays], catalog=[self.describe(o) for o in overlays],
+            errors=self.registry.errors,
             static=self.static_url(token), token=token or "",
         )
 
@@ -119,6 +122,13 @@ class OverlayPages:
             return error_page.page_response(request, 500, "Gallery: template error",
                                             f"{type(exc).__name__}: {exc}", template_location(exc))
         return _html(html)
+
+    def describe(self, overlay: Overlay) -> dict[str, Any]:
+        """An overlay's manifest, with its recommended size for the default settings."""
+        out = overlay.to_json()
+        size = size_for(overlay, {name: s.default for name, s in overlay.settings.items()})
+        out.update(width=size.width, height=size.height, size_basis=size.basis)
+        return out
 
     def find(self, name: str) -> Overlay | None:
         """The overlay a URL names, forgiving case (`/overlays/HP` is hp)."""
@@ -159,11 +169,12 @@ class OverlayPages:
         resolved = resolve(overlay.settings, query, overlay.name)
         canonical = canonical_query(overlay.settings, resolved.values)
         return web.json_response({"values": resolved.values, "notes": resolved.notes,
-                                  "warnings": resolved.warnings, "query": urlencode(canonical)})
+                                  "warnings": resolved.warnings, "query": urlencode(canonical),
+                                  "size": size_for(overlay, resolved.values).to_json()})
 
     async def catalog(self, request: web.Request) -> web.Response:
         """GET /api/overlays: every overlay's manifest (name, size, settings) and manifest errors."""
-        body = {"overlays": [o.to_json() for o in self.registry.all()], "errors": self.registry.errors}
+        body = {"overlays": [self.describe(o) for o in self.registry.all()], "errors": self.registry.errors}
         return web.json_response(body)
 
     async def send_test(self, request: web.Request) -> web.Response:
@@ -198,6 +209,11 @@ def _html(text: str, status: int = 200) -> web.Response:
                         headers={"Cache-Control": "no-cache"})
 
 
+def size_for(overlay: Overlay, values: dict[str, Any]) -> Size:
+    """The recommended OBS size of `overlay` with these resolved settings (sizing.py)."""
+    return recommended_size(overlay.name, values, (overlay.width, overlay.height), overlay.builtin)
+
+
 def template_location(exc: BaseException) -> list[str]:
     """Where in which template `exc` happened: ["file.html.j2, line 12", the line's text]."""
     filename, lineno = getattr(exc, "filename", None), getattr(exc, "lineno", None)
@@ -227,8 +243,8 @@ def scene_areas() -> dict[str, str]:
     return {name: scene.area for name, scene in load_world().scenes.items() if scene.area}
 
 
-def install_overlays(bus: Bus, overlays_dir: Path | None = None) -> OverlayPages:
-    """Wire the overlays into a bus: routes on the 8080 app, hot reload, status."""
+def overlays_part(bus: Bus, overlays_dir: Path | None = None) -> Part:
+    """The overlays: routes on the 8080 app, hot reload, status."""
     section = getattr(bus.config, "overlays", None)
     configured = getattr(section, "directory", "") if section is not None else ""
     user_dir = overlays_dir or (bus.path(configured) if configured else None)
@@ -239,7 +255,6 @@ def install_overlays(bus: Bus, overlays_dir: Path | None = None) -> OverlayPages
     pages = OverlayPages(bus, registry, assets)
     hot_reload = getattr(section, "hot_reload", True) if section is not None else True
     reloader = OverlayReloader(bus, [*registry.template_dirs, *assets.roots], enabled=hot_reload)
-    bus.add(reloader)
 
     def install(app: web.Application, _bus: Bus) -> None:
         app.router.add_get("/overlays", pages.gallery)
@@ -260,6 +275,4 @@ def install_overlays(bus: Bus, overlays_dir: Path | None = None) -> OverlayPages
             "errors": registry.errors,
         }
 
-    bus.route_installers.append(install)
-    bus.status_providers["overlays"] = status
-    return pages
+    return Part("overlays", services=[reloader], routes=[install], status={"overlays": status})

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from dxbus.obs.commands import add_obs_arguments, add_obs_command, obs_overrides, run_obs_command
+from dxbus.obs.doctor import add_doctor_command, run_doctor
 
 from . import __version__
 from .assemble import RunOptions, build_bus
-from .banner import Banner
 from .config import Config, ConfigError, load_config
 from .config_toml import to_toml
-from .gc_freeze import FreezeStartup
-from .race.cli import add_race_command, add_race_push_arguments, install_race_parts
+from .race.cli import add_race_command, add_race_push_arguments
 from .report.command import add_report_command, run_report
 from .speedrun.cli import add_livesplit_command, livesplit_overrides, run_livesplit_standalone
 
@@ -98,6 +97,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_livesplit_command(commands, _add_common)
     add_report_command(commands)
     add_race_command(commands, _add_common)
+    add_doctor_command(commands, _add_common)
 
     config = commands.add_parser(
         "config", help="check a config file and print the effective configuration",
@@ -151,6 +151,12 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
     options.record = getattr(args, "record", None)
     options.tail = getattr(args, "tail", None)
     options.relay = getattr(args, "relay", None)
+    if args.command == "race":  # `dxbus race RACES.toml`: this bus is a race hub
+        options.races = args.races
+        options.race_redis = args.redis
+    options.race = getattr(args, "race", None)  # `--race URL`: this bus pushes to a race hub
+    options.runner = getattr(args, "runner", None)
+    options.token = getattr(args, "token", None)
     return options
 
 
@@ -233,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_report(args)
     if args.command == "config":
         return print_config(args)
+    if args.command == "doctor":
+        try:
+            return run_doctor(config_from_args(args), fix=args.fix, as_json=args.json)
+        except ConfigError as exc:
+            print(f"dxbus: configuration error\n{exc}", file=sys.stderr)
+            return 2
     try:
         config = config_from_args(args)
         if getattr(args, "bus", None):  # `dxbus livesplit --bus HOST:PORT`: only the bridge
@@ -240,9 +252,6 @@ def main(argv: list[str] | None = None) -> int:
         # Building checks what needs the file system too (e.g. alert sound files).
         options = options_from_args(args)
         bus = build_bus(config, options)
-        install_race_parts(bus, args)  # `dxbus race`, or `--race URL`: this bus pushes to a race hub
-        bus.add(Banner(bus))  # last: prints the URLs once every port is bound
-        bus.add(FreezeStartup())  # after everything started: see dxbus.gc_freeze
     except ConfigError as exc:
         print(f"dxbus: configuration error\n{exc}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .events import Event
+from .outage import Outage
 from .tasks import cancel_and_wait
 
 if TYPE_CHECKING:
@@ -37,19 +38,17 @@ class Recorder:
         self._buffer: list[bytes] = []
         self._file: BinaryIO | None = None
         self._task: asyncio.Task[None] | None = None
+        self._outage = Outage(log)
 
     async def start(self) -> None:
-        """Open the file (creating its folder) and start listening."""
+        """Open the file (creating its folder) and start writing what the listener buffers."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("ab")
-        self.bus.hub.add_listener(self._on_event)
-        self.bus.status_providers["recorder"] = self.status
         self._task = asyncio.get_running_loop().create_task(self._flusher(), name="recorder")
         log.info("recording every event to %s", self.path)
 
     async def stop(self) -> None:
-        """Stop listening, write what is buffered, close the file."""
-        self.bus.hub.remove_listener(self._on_event)
+        """Write what is buffered and close the file (later events are not recorded)."""
         await cancel_and_wait(self._task)
         self.flush()
         if self._file is not None:
@@ -57,7 +56,8 @@ class Recorder:
             self._file = None
         log.info("recording closed: %d events in %s", self.events, self.path)
 
-    def _on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
+        """Hub listener: buffer the event's wire bytes (written by the flusher and at stop)."""
         self._buffer.append(event.raw)
         self._buffer.append(b"\n")
         self.events += 1
@@ -73,9 +73,12 @@ class Recorder:
             self._file.flush()
             self.bytes += len(chunk)
         except OSError as exc:
-            # A full disk must not stop the bus; say so once per failure and keep serving.
+            # A full disk must not stop the bus; say so once per outage and keep serving.
             self.last_error = str(exc)
-            log.error("recording to %s failed: %s", self.path, exc)
+            self._outage.failed(f"recording to {self.path} failed: {exc}", level=logging.ERROR,
+                                detail="those events are not in the recording")
+        else:
+            self._outage.recovered(f"recording to {self.path} again")
 
     async def _flusher(self) -> None:
         while True:

@@ -16,7 +16,6 @@ from ..client import BusClient
 from ..tasks import cancel_and_wait
 
 if TYPE_CHECKING:
-    from ..bus import Bus
     from .hub import RaceService
 
 log = logging.getLogger(__name__)
@@ -66,8 +65,10 @@ class RacePuller:
     async def _run(self) -> None:
         async for event in self.client.events():
             self._mark(True)
-            await self.service.ingest(self.race_id, self.runner, self.client.instance_id,
-                                      [event.to_wire()])
+            _, problems = await self.service.ingest(self.race_id, self.runner, self.client.instance_id,
+                                                    [event.to_wire()], self.url)
+            for problem in problems:
+                log.warning("race %s: runner %s: %s", self.race_id, self.runner, problem)
         self._mark(False)
 
     @property
@@ -76,16 +77,10 @@ class RacePuller:
         return self.client.connected
 
 
-def install_pullers(bus: Bus, service: RaceService) -> list[RacePuller]:
-    """A puller for every runner of every race that has `pull = URL` (after the race service)."""
-    pullers = []
-    for lane in service.lanes.values():
-        for runner in lane.settings.runner:
-            if runner.pull:
-                puller = RacePuller(service, lane.race.id, runner.name, runner.pull, runner.pull_token)
-                bus.add(puller)
-                pullers.append(puller)
-    return pullers
+def pullers_for(service: RaceService) -> list[RacePuller]:
+    """A puller for every runner of every race that has `pull = URL` (start them after the service)."""
+    return [RacePuller(service, lane.race.id, runner.name, runner.pull, runner.pull_token)
+            for lane in service.lanes.values() for runner in lane.settings.runner if runner.pull]
 
 
-__all__ = ["RacePuller", "install_pullers", "ws_url_of"]
+__all__ = ["RacePuller", "pullers_for", "ws_url_of"]

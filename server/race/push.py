@@ -24,7 +24,10 @@ import aiohttp
 import orjson
 from aiohttp import WSMsgType, web
 
+from ..backoff import Backoff
 from ..http_middleware import client_ip
+from ..outage import Outage
+from ..parts import Part
 from ..subscription import SubscriptionClosed
 from ..tasks import cancel_and_wait
 
@@ -88,7 +91,11 @@ async def _converse(service: RaceService, race_id: str, runner: str, ws: web.Web
             if instance is None:
                 await ws.send_str(orjson.dumps({"type": "error", "error": "send hello first"}).decode())
                 continue
-            await service.ingest(race_id, runner, instance, obj)
+            _, problems = await service.ingest(race_id, runner, instance, obj, "frame")
+            if problems:
+                # Named, never silent; the good events of the frame are kept.
+                await ws.send_str(orjson.dumps({"type": "error", "error": "; ".join(problems[:5]),
+                                                "rejected": len(problems)}).decode())
         else:
             await ws.send_str(orjson.dumps(
                 {"type": "error", "error": "expected a hello object or an array of events"}).decode())
@@ -117,8 +124,8 @@ class RacePusher:
         self.url = push_url(race_url, runner)
         self.runner = runner
         self.token = token
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
+        # Many runners may lose the same hub at once: the waits are spread (docs/reconnect.md).
+        self.backoff = Backoff(backoff_initial, backoff_max)
         self.connected = False
         self.connections = 0
         self.sent = 0
@@ -141,21 +148,22 @@ class RacePusher:
         self.connected = False
 
     async def _run(self) -> None:
-        delay = self.backoff_initial
+        outage = Outage(log)
         while True:
             try:
                 await self._once()
-                delay = self.backoff_initial
+                self.backoff.reset()
+                outage.recovered()
                 self.last_error = "the hub closed the connection"
             except aiohttp.WSServerHandshakeError as exc:
                 self.last_error = f"the hub refused: HTTP {exc.status}"
                 log.warning("race: %s (%s)", self.last_error, self.url)
             except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
                 self.last_error = str(exc) or type(exc).__name__
-                log.info("race: hub unreachable (%s); retrying in %.1f s", self.last_error, delay)
+                outage.failed(f"race: hub unreachable ({self.last_error}) at {self.url}", level=logging.INFO,
+                              detail="retrying with backoff")
             self.connected = False
-            await self.bus.clock.sleep(delay)
-            delay = min(delay * 2, self.backoff_max)
+            await self.backoff.wait(self.bus.clock)
 
     async def _once(self) -> None:
         assert self._session is not None
@@ -209,17 +217,14 @@ class RacePusher:
                 "connections": self.connections, "sent": self.sent, "last_error": self.last_error}
 
 
-def install_race_push(bus: Bus, race_url: str | None, runner: str | None,
-                      token: str | None) -> RacePusher | None:
-    """`dxbus serve --race URL --runner NAME --token T`: register the pusher (last, after the ports)."""
+def race_push_part(bus: Bus, race_url: str | None, runner: str | None, token: str | None) -> Part:
+    """`dxbus serve --race URL --runner NAME --token T`: the pusher (plug it after the ports)."""
     if not race_url:
-        return None
+        return Part("race_push")
     if not runner or not token:
         raise ValueError("--race needs --runner NAME and --token TOKEN (the organiser gives you both)")
     pusher = RacePusher(bus, race_url, runner, token)
-    bus.add(pusher)
-    bus.status_providers["race_push"] = pusher.status
-    return pusher
+    return Part("race_push", services=[pusher], status={"race_push": pusher.status})
 
 
-__all__ = ["TOKEN_HEADER", "RacePusher", "install_race_push", "push_url", "serve_push"]
+__all__ = ["TOKEN_HEADER", "RacePusher", "push_url", "race_push_part", "serve_push"]
