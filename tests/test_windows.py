@@ -68,8 +68,11 @@ async def test_a_running_bus_stops_and_saves_on_a_windows_style_sigterm(bus_fact
 
 
     bus = build_bus(load_config(None, bus_overrides(tmp_path)), base_dir=tmp_path)
+    before = signal.getsignal(signal.SIGTERM)
     run = asyncio.ensure_future(bus.run_forever())
-    while "http" not in bus.ports:
+    # The handler is installed once every service has started: signal only then (else the default
+    # action would end this test process).
+    while signal.getsignal(signal.SIGTERM) is before:
         await asyncio.sleep(0.01)
     bus.hub.emit("player_death", {"location": "Bone_05"})
     os.kill(os.getpid(), signal.SIGTERM)
