@@ -41,6 +41,7 @@ from .security import presented_token
 from .state_model import SessionState
 from .state_view import Section, changed_keys, state_document
 from .subscription import Subscription
+from .ws_protocol import StreamRequestError, parse_query  # the stream's own URL rules
 
 if TYPE_CHECKING:
     from .bus import Bus
@@ -165,8 +166,6 @@ class StateChannel:
     # -- connections --------------------------------------------------------------------------
     async def serve(self, request: web.Request) -> web.StreamResponse:
         """Serve one state-channel connection (the caller, the stream handler, has asked the gate)."""
-        from .ws_stream import StreamRequestError, parse_query  # the stream's own query rules
-
         ws = web.WebSocketResponse(heartbeat=30.0, timeout=5.0, max_msg_size=64 * 1024)
         await ws.prepare(request)
         try:
