@@ -416,6 +416,8 @@ class FactDeriver:
 
     def due(self) -> float | None:
         """When (clock.monotonic()) the next pairing window ends, if a kill waits for one."""
+        if not self._kills:
+            return None  # the usual case, asked after every event
         pending = [k.first_at + self.window for k in self._kills.values() if not k.settled]
         return min(pending, default=None)
 
@@ -433,6 +435,8 @@ class FactDeriver:
         """Settle kills whose pairing window has ended (their time stays the bus clock's)."""
         now = self.clock.monotonic() if now is None else now
         out: list[Fact] = []
+        if not self._kills:
+            return out
         for key, kill in list(self._kills.items()):
             end = kill.first_at + self.window
             if end <= now:

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 KINDS = ("http", "stream", "tcp", "ingest")  # ingest: the persistent NDJSON port (ingest_tcp.py)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+RACE_PREFIX, RACE_PUSH_SUFFIX = "/api/race/", "/push"  # dxbus.race's push socket
 PUBLIC_PREFIX = "/static/"  # shipped assets: no game data, and a stylesheet's fonts cannot carry ?token=
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="dxbus"'}
 # Descriptors kept free for files (export, state, logs), the listeners and outgoing connections, plus
@@ -275,6 +276,8 @@ class Gate:
             return
         if method in ("GET", "HEAD") and path.startswith(PUBLIC_PREFIX):
             return
+        if method == "GET" and path.startswith(RACE_PREFIX) and path.endswith(RACE_PUSH_SUFFIX):
+            return  # a race runner's push socket: its own runner token decides (check_runner_token)
         presented = presented_token(headers, query)
         if presented is None:
             raise ApiError(401, "AUTH_REQUIRED",

@@ -87,12 +87,12 @@ class Rig:
         self.started.append(bus)
         return bus
 
-    async def hub(self, race_file: Path, store: RaceStore | None = None,
-                  folder: str = "hub") -> tuple[Bus, RaceService]:
+    async def hub(self, race_file: Path, store: RaceStore | None = None, folder: str = "hub",
+                  overrides: dict[str, Any] | None = None) -> tuple[Bus, RaceService]:
         """A race hub bus (no sources) with the race file's races."""
         base = self.tmp / folder
         base.mkdir(parents=True, exist_ok=True)
-        config = load_config(None, bus_overrides(base))
+        config = load_config(None, bus_overrides(base, overrides))
         bus = build_bus(config, clock=self.clock, base_dir=base)
         races, routes = load_races(race_file)
         service = install_race(bus, races, routes, store)

@@ -132,6 +132,14 @@ async def test_pull_race_standings_deltas_and_a_runner_dropping_off(rig: Rig, tm
     assert finishes[state["finish_order"][0]] == 1  # the winner by game time is told #1
     leads = [e.data["text"] for e in recent if e.type == "race_lead_change"]
     assert leads and all(t.endswith(" takes the lead") for t in leads)
+    # The race text files for OBS text sources.
+    await rig.clock.advance(1.0)  # the last race_state (4 per second at most)
+    text = hub.path(hub.config.text_files.directory)
+    standings = (text / "race-test-standings.txt").read_text().splitlines()
+    assert [line.split("  ")[0] for line in standings] == [
+        f"{i}. {name}" for i, name in enumerate(state["finish_order"], 1)]
+    assert (text / "race-test-leader.txt").read_text() == state["finish_order"][0] + "\n"
+    assert " at Enter Bone Bottom" in (text / "race-test-last-split.txt").read_text()
 
 
 async def test_push_race_with_tokens_and_a_runner_dropping_off(rig: Rig, tmp_path: Path) -> None:
@@ -158,7 +166,7 @@ async def test_push_race_with_tokens_and_a_runner_dropping_off(rig: Rig, tmp_pat
 
 
 async def test_push_refuses_a_wrong_or_anothers_token(rig: Rig, tmp_path: Path) -> None:
-    hub, _ = await rig.hub(write_race_file(tmp_path / "cfg"))
+    hub, service = await rig.hub(write_race_file(tmp_path / "cfg"))
     url = hub.url("http").replace("http://", "ws://") + "/api/race/test/push?runner=Hornet123"
     async with aiohttp.ClientSession() as http:
         for token in ("wrong-token-xxxx", TOKENS["Moss Knight"]):
@@ -172,4 +180,32 @@ async def test_push_refuses_a_wrong_or_anothers_token(rig: Rig, tmp_path: Path) 
         ws = await http.ws_connect(url, headers={"X-Runner-Token": TOKENS["Hornet123"]})
         await ws.send_json({"type": "hello", "instance": "abc"})
         assert (await ws.receive_json())["since_seq"] == 0
+        # Bad input: each bad event is named and skipped, the good ones are kept.
+        await ws.send_str('[{"EventType": "player_death", "Data": [1]}, '
+                          '{"EventType": "player_death", "Data": {"cause": "spikes"}, "Seq": 7}]')
+        error = await ws.receive_json()
+        assert error["type"] == "error" and error["rejected"] == 1
+        assert error["error"] == "frame[0].Data: must be a JSON object, got array"
+        await ws.send_str("not json")
+        assert (await ws.receive_json())["error"] == "frame: not valid JSON"
         await ws.close()
+    lane = service.lanes["test"]
+    await wait_until(lambda: service.view("test")["runners"][0]["seq"] == 7 or
+                     any(r["seq"] == 7 for r in service.view("test")["runners"]), what="the good event")
+    assert lane.stored == 1 and lane.rejected == 1
+
+
+async def test_a_hub_with_its_own_token_still_takes_runner_tokens(rig: Rig, tmp_path: Path) -> None:
+    hub, _ = await rig.hub(write_race_file(tmp_path / "cfg"),
+                           overrides={"Security": {"AuthToken": "organiser-secret"}})
+    url = hub.url("http").replace("http://", "ws://") + "/api/race/test/push?runner=Hornet123"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{hub.url()}/api/race") as resp:
+            assert resp.status == 401  # the organiser's token guards the rest of the hub
+        ws = await http.ws_connect(url, headers={"X-Runner-Token": TOKENS["Hornet123"]})
+        await ws.send_json({"type": "hello", "instance": "abc"})
+        assert (await ws.receive_json())["since_seq"] == 0
+        await ws.close()
+        with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+            await http.ws_connect(url, headers={"Authorization": "Bearer organiser-secret"})
+        assert err.value.status == 401  # the organiser's token is no runner's token

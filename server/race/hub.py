@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..events import EventError, validate
 from ..http_api import read_json
 from ..http_errors import ApiError, json_response
 from ..tasks import cancel_and_wait
@@ -54,6 +55,7 @@ class Lane:
     received: int = 0
     stored: int = 0
     seen: dict[str, int] = field(default_factory=dict)  # highest Seq received per runner (this process)
+    rejected: int = 0  # events refused by validation
 
     def runner(self, name: str) -> RunnerSettings | None:
         """The runner's settings (exact name)."""
@@ -80,7 +82,6 @@ class RaceService:
         self._stale_seen: dict[str, frozenset[str]] = {}
         self.published = 0
         self.sockets: set[web.WebSocketResponse] = set()
-        self.state_listeners: list[Any] = []  # fn(race_id, state) after each race_state (text files)
 
     # -- service --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -92,6 +93,11 @@ class RaceService:
             await self._catch_up(lane)
             self._tasks.append(asyncio.create_task(self._follow(lane), name=f"race-{lane.race.id}"))
         self._tasks.append(asyncio.create_task(self._stale_watch(), name="race-stale"))
+        if "http" in self.bus.ports:
+            for race_id, lane in self.lanes.items():
+                url = self.bus.url()
+                log.info("race %s (%d runners): board %s/api/race/%s, overlays %s/overlays/race-board?"
+                         "race=%s", race_id, len(lane.settings.runner), url, race_id, url, race_id)
 
     async def stop(self) -> None:
         """Stop reading; close runner sockets and the store."""
@@ -179,11 +185,6 @@ class RaceService:
         self._state_sent[lane.race.id] = now
         state = lane.race.state(now)
         self.bus.hub.emit(RACE_STATE, state)
-        for listener in self.state_listeners:
-            try:
-                listener(lane.race.id, state)
-            except Exception:
-                log.exception("race state listener failed")
 
     async def _stale_watch(self) -> None:
         """Once a second: a runner turning stale (or fresh) changes the board."""
@@ -212,24 +213,52 @@ class RaceService:
         return track.last_seq if instance is not None and track.instance == instance else 0
 
     async def ingest(self, race_id: str, runner: str, instance: str | None,
-                     events: list[dict[str, Any]]) -> int:
-        """Store a runner's events (thinning `player_update`); returns how many were stored."""
+                     events: list[Any], where: str = "events") -> tuple[int, list[str]]:
+        """Validate and store a runner's events (thinning `player_update`).
+
+        Returns how many were stored and a problem per bad event (`events[3].Data: must be a JSON
+        object`); a bad event is skipped, never stored, and never stops the good ones.
+        """
         lane = self.lane(race_id)
         now = self.bus.clock.monotonic()
         records: list[Record] = []
-        for wire in events:
-            if not isinstance(wire, dict) or wire.get("Origin") == "test":
+        problems: list[str] = []
+        for i, raw in enumerate(events):
+            if (isinstance(raw, dict) and raw.get("EventType") == "player_update"
+                    and isinstance(raw.get("Data"), dict) and not self._keep(lane, runner, raw, now)):
+                # The 60 Hz case, first: a sample the race would not store is not worth validating.
+                lane.received += 1
+                self._saw(lane, runner, raw)
                 continue
+            try:
+                draft = validate(raw, f"{where}[{i}]")
+            except EventError as exc:
+                problems.append(str(exc))
+                continue
+            if isinstance(raw, dict) and raw.get("Origin") == "test":
+                continue  # a runner's gallery tests are not part of the race
             lane.received += 1
-            seq = wire.get("Seq")
-            if isinstance(seq, int) and seq > lane.seen.get(runner, 0):
-                lane.seen[runner] = seq
-            if wire.get("EventType") == "player_update" and not self._keep(lane, runner, wire, now):
-                continue
+            seq = self._saw(lane, runner, raw)
+            wire: dict[str, Any] = {"EventType": draft.type, "Data": draft.data}
+            if draft.timestamp is not None:
+                wire["Timestamp"] = draft.timestamp
+            if seq is not None:
+                wire["Seq"] = seq
             records.append({"k": "ev", "r": runner, "i": instance, "e": wire})
         await self.store.append(race_id, records)
         lane.stored += len(records)
-        return len(records)
+        lane.rejected += len(problems)
+        return len(records), problems
+
+    @staticmethod
+    def _saw(lane: Lane, runner: str, raw: Any) -> int | None:
+        """The event's Seq (a positive int, else None), remembered as the highest seen."""
+        seq = raw.get("Seq") if isinstance(raw, dict) else None
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq <= 0:
+            return None
+        if seq > lane.seen.get(runner, 0):
+            lane.seen[runner] = seq
+        return seq
 
     def _keep(self, lane: Lane, runner: str, wire: dict[str, Any], now: float) -> bool:
         data = wire.get("Data")
@@ -267,7 +296,8 @@ class RaceService:
     def status(self) -> dict[str, Any]:
         """For `/api/status`."""
         return {"races": {rid: {"runners": len(lane.race.runners), "received": lane.received,
-                                "stored": lane.stored, "position": lane.position, "live": lane.live}
+                                "stored": lane.stored, "rejected": lane.rejected,
+                                "position": lane.position, "live": lane.live}
                           for rid, lane in self.lanes.items()},
                 "store": type(self.store).__name__, "published": self.published}
 
@@ -305,7 +335,9 @@ def install_race(bus: Bus, races: list[RaceSettings], routes: dict[str, RouteSpe
                  store: RaceStore | None = None) -> RaceService:
     """Register the race service, its routes, its pullers and its status on a bus."""
     from .pull import install_pullers
+    from .text_files import RaceTextFiles
     service = RaceService(bus, races, routes, store)
+    bus.add(RaceTextFiles(bus))  # before the race service: its first race_state is written too
     bus.add(service)
     bus.route_installers.append(service.install)
     bus.status_providers["race"] = service.status

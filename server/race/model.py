@@ -186,9 +186,9 @@ class Race:
         for fact in track.deriver.apply(event):
             changed |= self._follow(track, fact)
             for command in track.feed.on_fact(fact, at):
-                out += self._command(track, command.command)
+                out += self._command(track, command.command, event.timestamp)
         for command in track.feed.on_event(event, at):
-            out += self._command(track, command.command)
+            out += self._command(track, command.command, event.timestamp)
         if out or changed:
             self.version += 1
         return out
@@ -219,7 +219,7 @@ class Race:
             return True
         return False
 
-    def _command(self, track: RunnerTrack, command: str) -> list[RaceOutput]:
+    def _command(self, track: RunnerTrack, command: str, timestamp: str = "") -> list[RaceOutput]:
         """A timer command the route's rules made for this runner."""
         engine = track.engine
         if command == "start":
@@ -241,7 +241,7 @@ class Race:
             "race": self.id, "runner": track.name, "split": mark.name, "index": mark.index,
             "game": round(mark.game, 3), "delta": round(mark.delta, 3),
             "text": f"{track.name} {format_delta(mark.delta)} at {mark.name}",
-            "skipped": done.skipped})]
+            "skipped": done.skipped, "timestamp": timestamp})]  # the runner's clock at the split
         if engine.phase == "ended":
             track.finished = done.game
             self.arrivals.append(track.name)

@@ -66,8 +66,10 @@ class RacePuller:
     async def _run(self) -> None:
         async for event in self.client.events():
             self._mark(True)
-            await self.service.ingest(self.race_id, self.runner, self.client.instance_id,
-                                      [event.to_wire()])
+            _, problems = await self.service.ingest(self.race_id, self.runner, self.client.instance_id,
+                                                    [event.to_wire()], self.url)
+            for problem in problems:
+                log.warning("race %s: runner %s: %s", self.race_id, self.runner, problem)
         self._mark(False)
 
     @property

@@ -88,7 +88,11 @@ async def _converse(service: RaceService, race_id: str, runner: str, ws: web.Web
             if instance is None:
                 await ws.send_str(orjson.dumps({"type": "error", "error": "send hello first"}).decode())
                 continue
-            await service.ingest(race_id, runner, instance, obj)
+            _, problems = await service.ingest(race_id, runner, instance, obj, "frame")
+            if problems:
+                # Named, never silent; the good events of the frame are kept.
+                await ws.send_str(orjson.dumps({"type": "error", "error": "; ".join(problems[:5]),
+                                                "rejected": len(problems)}).decode())
         else:
             await ws.send_str(orjson.dumps(
                 {"type": "error", "error": "expected a hello object or an array of events"}).decode())
