@@ -7,7 +7,7 @@ comes in `?token=`). It then gets, on one socket:
   document
   (`dxbus.state_view.state_document`: `/api/state` plus `segments`, `practice` and `timers`), first on
   connect and again whenever the page asks (`{"type": "resync"}`) or fell too far behind;
-- `{"type": "state_patch", "rev": N, "base": B, "server_now": T, "changes": {key: value}}`: the
+- `{"type": "state_patch", "rev": N, "base": B, "server_now": T, "server_time": W, "changes": {...}}`: the
   top-level keys that changed since revision `B`. A page whose revision is not `B` has missed one and
   asks for a full state (`resync`);
 - the events it asked for with `types=` (damage numbers, alerts, `overlay_reload`), as the plain stream
@@ -313,6 +313,8 @@ class StateClient:
             return
         now = self.channel.bus.clock.monotonic()
         await _send(self.ws, {"type": "state_patch", "rev": feed.rev, "base": self.rev, "server_now": now,
+                              # wall clock: a page's send-to-paint latency (bench/overlay_latency.py)
+                              "server_time": self.channel.bus.clock.time(),
                               "changes": {k: feed.doc.get(k) for k in keys}})
         self.rev = feed.rev
         self.patches_sent += 1
@@ -323,7 +325,7 @@ class StateClient:
                                    "server_now": self.channel.bus.clock.monotonic(), "state": feed.doc}
         if seq is not None:
             message["seq"] = seq  # events up to here are in this state (later ones are new)
-            message["server_time"] = self.channel.bus.clock.time()  # wall clock: how old a replay is
+        message["server_time"] = self.channel.bus.clock.time()  # wall clock: how old a replay is
         await _send(self.ws, message)
         self.rev = feed.rev
         self.full_sent += 1
