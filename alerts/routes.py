@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -20,13 +20,16 @@ from dxbus.http_errors import ApiError, json_response
 
 from .service import AlertService
 
+if TYPE_CHECKING:
+    from dxbus.bus import Bus
+
 SERVICE_KEY = web.AppKey("dxbus_alerts", AlertService)
 
 
 def install_routes(service: AlertService) -> Any:
-    """A route installer `(app, bus) -> None` for `bus.route_installers`."""
+    """A route installer `(app, bus) -> None` for the alerts part."""
 
-    def install(app: web.Application, bus: Any) -> None:
+    def install(app: web.Application, bus: Bus) -> None:
         """Add the routes (and the service, for the handlers) to the 8080 app."""
         app[SERVICE_KEY] = service
         app.router.add_get("/api/alerts", get_alerts)

@@ -8,11 +8,11 @@ custom rules match raw events' `Data`; the queue publishes `alert` events back o
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dxbus.config import ConfigError
 from dxbus.events import TEST, Event
-from dxbus.facts import Fact, install_facts
+from dxbus.facts import Fact
 from dxbus.text_templates import render
 
 from .conditions import all_match
@@ -21,19 +21,19 @@ from .detectors import SAMPLES, DetectorSet, Trigger, WorldView
 from .queue import Alert, AlertQueue
 from .sounds import SoundLibrary, SoundMissing
 
+if TYPE_CHECKING:
+    from dxbus.bus import Bus
+
 log = logging.getLogger(__name__)
 
 # An alert is a banner: event text rendered into it (a long custom string) is cut here.
 MAX_MESSAGE_CHARS = 500
 
 
-def _state_of(bus: Any) -> dict[str, Any]:
-    """The session state snapshot, or {} when the bus has no state (yet)."""
-    state = getattr(bus, "state", None)
-    if state is None:
-        return {}
+def _state_of(bus: Bus) -> dict[str, Any]:
+    """The session state snapshot ({} if it fails: an alert never waits for a broken state)."""
     try:
-        return dict(state.snapshot())
+        return dict(bus.state.snapshot())
     except Exception:
         log.exception("session state snapshot failed")
         return {}
@@ -44,16 +44,14 @@ class AlertService:
 
     name = "alerts"
 
-    def __init__(self, bus: Any, config: AlertsSection | None = None,
+    def __init__(self, bus: Bus, config: AlertsSection | None = None,
                  world: WorldView | None = None) -> None:
         self.bus = bus
         self.config = config or bus.config.alerts
         self.sounds = SoundLibrary(bus.path(self.config.sounds_directory))
         self.specs: dict[str, AlertSpec] = self.config.specs()
         self._sound_urls = self._check_sounds()
-        facts = bus.facts if getattr(bus, "facts", None) is not None else install_facts(bus)
-        self.facts = facts
-        self.detectors = DetectorSet(self.config.detectors, facts.deriver, world)
+        self.detectors = DetectorSet(self.config.detectors, bus.facts.deriver, world)
         self.rules_by_event: dict[str, list[Rule]] = {}
         for rule in self.config.rules:
             self.rules_by_event.setdefault(rule.event, []).append(rule)
@@ -86,18 +84,13 @@ class AlertService:
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
-        """Seed detectors from the session state, listen to the hub, start the queue."""
+        """Seed detectors from the (loaded) session state, start the queues."""
         self.detectors.seed(_state_of(self.bus))
-        if self.config.enabled:
-            self.facts.add_listener(self.on_fact)
-            self.bus.hub.add_listener(self.on_event)
         self.queue.start()
         self.test_queue.start()
 
     async def stop(self) -> None:
-        """Stop listening and pacing."""
-        self.facts.remove_listener(self.on_fact)
-        self.bus.hub.remove_listener(self.on_event)
+        """Stop pacing."""
         await self.queue.stop()
         await self.test_queue.stop()
 

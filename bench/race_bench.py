@@ -193,14 +193,15 @@ def viewer_process(port: int, count: int, conn: Any) -> None:
 
 
 # -- runners (one process of aiohttp clients) -----------------------------------------------------
-def runner_process(port: int, runners: int, hz: int, seconds: float, split_every: float, conn: Any) -> None:
+def runner_process(port: int, first: int, runners: int, total: int, hz: int, seconds: float,
+                   split_every: float, conn: Any) -> None:
     """Push like `dxbus serve --race`: hello, resume, then 60 Hz player_update and a room per split."""
     import aiohttp
 
     async def main() -> None:
         async with aiohttp.ClientSession() as session:
             sockets = []
-            for i in range(runners):
+            for i in range(first, first + runners):
                 url = f"ws://127.0.0.1:{port}/api/race/{RACE}/push?runner=runner-{i:03d}"
                 ws = await session.ws_connect(url, headers={"X-Runner-Token": f"bench-token-{i:03d}"},
                                               max_msg_size=0)
@@ -221,9 +222,10 @@ def runner_process(port: int, runners: int, hz: int, seconds: float, split_every
                 await ws.send_str(orjson.dumps([frame(i, "scene_transition", {
                     "from_scene": "Opening_Sequence", "to_scene": "Tut_01"})]).decode())
             conn.send("ready")
+            conn.recv()  # "go": every runner process starts at once
             start = time.monotonic()
             tick = 0
-            next_split = [start + split_every * (i + 1) / runners for i in range(runners)]
+            next_split = [start + split_every * (first + i + 1) / total for i in range(runners)]
             while (now := time.monotonic()) < start + seconds:
                 for i, ws in enumerate(sockets):
                     events = [frame(i, "player_update", {
@@ -321,13 +323,24 @@ def measure(name: str, runner_port: int, viewer_port: int, args: argparse.Namesp
         viewers.append((proc, parent))
     for _, pipe in viewers:
         assert pipe.recv() == "ready"
-    parent, child = ctx.Pipe()
-    runner = ctx.Process(target=runner_process, args=(runner_port, args.runners, args.hz, args.seconds,
-                                                      args.split_every, child), daemon=True)
-    runner.start()
-    assert parent.recv() == "ready"
+    runners = []
+    share = [args.runners // args.runner_procs + (1 if i < args.runners % args.runner_procs else 0)
+             for i in range(args.runner_procs)]
+    for k, count in enumerate(share):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=runner_process, args=(runner_port, sum(share[:k]), count, args.runners,
+                                                        args.hz, args.seconds, args.split_every, child),
+                           daemon=True)
+        proc.start()
+        runners.append((proc, parent))
+    for _, pipe in runners:
+        assert pipe.recv() == "ready"
     in_before = received(runner_port)
-    result = parent.recv()
+    for _, pipe in runners:
+        pipe.send("go")
+    parts = [pipe.recv() for _, pipe in runners]
+    result = {"sent": sum(p["sent"] for p in parts), "splits": sum(p["splits"] for p in parts),
+              "seconds": max(p["seconds"] for p in parts)}
     in_after = received(runner_port)
     time.sleep(args.drain)  # late deliveries still count toward latency, not toward the rate
     samples: list[tuple[float, float]] = []
@@ -336,7 +349,8 @@ def measure(name: str, runner_port: int, viewer_port: int, args: argparse.Namesp
     for proc, pipe in viewers:
         samples += pipe.recv()
         proc.join(10)
-    runner.join(10)
+    for proc, _ in runners:
+        proc.join(10)
     latencies = sorted(lat for _, lat in samples)
     expected = result["splits"] * args.viewers
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 100 else [float("nan")] * 99
@@ -372,6 +386,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--split-every", type=float, default=5.0, help="seconds between a runner's splits")
     parser.add_argument("--viewer-procs", type=int, default=4)
+    parser.add_argument("--runner-procs", type=int, default=2)
     parser.add_argument("--drain", type=float, default=5.0,
                         help="seconds to wait after the runners stop for late deliveries")
     parser.add_argument("--quick", action="store_true", help="20 runners, 100 viewers, 6 s")
@@ -382,7 +397,7 @@ def main() -> int:
         bare_server(args.bare_server)
         return 0
     if args.quick:
-        args.runners, args.viewers, args.seconds, args.viewer_procs = 20, 100, 6.0, 2
+        args.runners, args.viewers, args.seconds, args.viewer_procs, args.runner_procs = 20, 100, 6.0, 2, 1
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 1,000 viewers need the descriptors
     splits = int(args.seconds / args.split_every) + 5

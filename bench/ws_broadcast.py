@@ -185,7 +185,6 @@ async def start_bus(tmp: Path, queue_limit: int) -> Server:
     """Our bus, assembled as `dxbus serve` does, on ephemeral ports."""
     from dxbus.assemble import build_bus
     from dxbus.config import load_config
-    from dxbus.gc_freeze import FreezeStartup
 
     config = load_config(None, {
         "HTTP": {"Port": 0}, "WebSocket": {"Port": 0, "ClientQueueLimit": queue_limit},
@@ -193,7 +192,6 @@ async def start_bus(tmp: Path, queue_limit: int) -> Server:
         "State": {"File": str(tmp / "state.json")},
     })
     bus = build_bus(config, base_dir=tmp)
-    bus.add(FreezeStartup())  # as `dxbus serve` does (server/cli.py)
     await bus.start()
     emit = bus.hub.emit
 

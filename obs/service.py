@@ -11,18 +11,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from obsws_python.error import OBSSDKRequestError
 
 from dxbus.clock import utc_iso
-from dxbus.facts import Fact, install_facts
+from dxbus.facts import Fact
+from dxbus.parts import Part
 
 from . import actions
 from .link import ObsAuthError, ObsLink, ObsUnreachable, quiet_obsws_logging
 from .link import describe as _describe
 from .scene_rules import PAUSE_EVENTS, Director, Fired, Record, RuleSet, Started, Switch, compile_rules
 from .settings import ObsSection
+
+if TYPE_CHECKING:
+    from dxbus.bus import Bus
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +39,12 @@ class ObsService:
 
     name = "obs"
 
-    def __init__(self, bus: Any, section: ObsSection, link: ObsLink | None = None) -> None:
+    def __init__(self, bus: Bus, section: ObsSection, link: ObsLink | None = None) -> None:
         self.bus = bus
         self.section = section
         self.clock = bus.clock
-        self.facts = bus.facts if getattr(bus, "facts", None) is not None else install_facts(bus)
         # Rooms and fights come from the bus's one fact deriver; its facts start the named triggers.
-        self.rules = RuleSet(compile_rules(section), section.menu_rooms, self.facts.deriver)
+        self.rules = RuleSet(compile_rules(section), section.menu_rooms, bus.facts.deriver)
         self._started: dict[int, Started] = {}  # Seq -> triggers its facts started
         self.director = Director(self.rules, section)
         self.dry_run = section.dry_run
@@ -64,7 +67,6 @@ class ObsService:
         self.missing_scenes: list[str] = []
         self._warned_missing: set[str] = set()
         self.action_log: list[dict[str, Any]] = []
-        bus.status_providers["obs"] = self.status
 
     # -- service ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -72,8 +74,6 @@ class ObsService:
         quiet_obsws_logging()
         self.link.on_event = self._on_obs_event
         self.link.on_lost = self._lost.set
-        self.facts.add_listener(self._on_fact)
-        self.bus.hub.add_listener(self._on_bus_event)
         self._tasks.append(asyncio.create_task(self._drive(), name="obs-driver"))
         self._tasks.append(asyncio.create_task(self._run_actions(), name="obs-actions"))
         if self.dry_run:
@@ -85,8 +85,6 @@ class ObsService:
 
     async def stop(self) -> None:
         """Stop the tasks and close the OBS session."""
-        self.facts.remove_listener(self._on_fact)
-        self.bus.hub.remove_listener(self._on_bus_event)
         for task in self._tasks:
             task.cancel()
         for helper in list(self._helpers):
@@ -96,13 +94,15 @@ class ObsService:
         await self.link.aclose()
 
     # -- bus events ------------------------------------------------------------------------
-    def _on_fact(self, fact: Fact) -> None:
+    def on_fact(self, fact: Fact) -> None:
+        """Fact listener: advance the rules' named triggers."""
         # Facts come before the hub hands their event to this service: keep what they started.
         started = self.rules.advance_fact(fact)
         if started:
             self._started.setdefault(fact.seq, {}).update(started)
 
-    def _on_bus_event(self, event: Any) -> None:
+    def on_bus_event(self, event: Any) -> None:
+        """Hub listener: hand the event to the director (never raises into the hub)."""
         try:
             self._handle_bus_event(event)
         except Exception:  # a bug here must not disturb the hub or the other listeners
@@ -152,7 +152,7 @@ class ObsService:
                 continue
             self._kick.clear()
             wake = self.director.next_wakeup(now)
-            waiters = [asyncio.ensure_future(self._kick.wait())]
+            waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._kick.wait())]
             if wake is not None:
                 waiters.append(asyncio.ensure_future(self.clock.sleep(wake - now)))
             try:
@@ -405,14 +405,13 @@ class ObsService:
         }
 
 
-def install_obs(bus: Any) -> ObsService | None:
-    """Register the OBS service when `[OBS] Enabled` (or DryRun); otherwise only report it as off."""
+def obs_part(bus: Bus) -> Part:
+    """The OBS service when `[OBS] Enabled` (or DryRun); otherwise only its status, saying it is off."""
     section: ObsSection = bus.config.obs
     for error in section.rule_errors:
         log.error("%s", error)
     if not (section.enabled or section.dry_run):
-        bus.status_providers["obs"] = lambda: {"enabled": False}
-        return None
+        return Part("obs", status={"obs": lambda: {"enabled": False}})
     service = ObsService(bus, section)
-    bus.add(service)
-    return service
+    return Part("obs", services=[service], listeners=[service.on_bus_event],
+                fact_listeners=[service.on_fact], status={"obs": service.status})

@@ -1,7 +1,7 @@
 """HTTP side of the overlays: `/overlays` (gallery), `/overlays/<name>`, `/static/...`, `/api/overlays`.
 
-`install_overlays(bus, overlays_dir)` is called from `build_bus`: it registers the route installer, the
-hot-reload service and the `overlays` status provider.
+`overlays_part(bus, overlays_dir)` is plugged by `build_bus`: the routes, the hot-reload service and the
+`overlays` status provider.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from aiohttp import web
 from dxbus import error_page
 from dxbus.bus import Bus
 from dxbus.events import TEST
+from dxbus.parts import Part
 
 from .assets import Assets
 from .hot_reload import RELOAD_EVENT, OverlayReloader
@@ -227,8 +228,8 @@ def scene_areas() -> dict[str, str]:
     return {name: scene.area for name, scene in load_world().scenes.items() if scene.area}
 
 
-def install_overlays(bus: Bus, overlays_dir: Path | None = None) -> OverlayPages:
-    """Wire the overlays into a bus: routes on the 8080 app, hot reload, status."""
+def overlays_part(bus: Bus, overlays_dir: Path | None = None) -> Part:
+    """The overlays: routes on the 8080 app, hot reload, status."""
     section = getattr(bus.config, "overlays", None)
     configured = getattr(section, "directory", "") if section is not None else ""
     user_dir = overlays_dir or (bus.path(configured) if configured else None)
@@ -239,7 +240,6 @@ def install_overlays(bus: Bus, overlays_dir: Path | None = None) -> OverlayPages
     pages = OverlayPages(bus, registry, assets)
     hot_reload = getattr(section, "hot_reload", True) if section is not None else True
     reloader = OverlayReloader(bus, [*registry.template_dirs, *assets.roots], enabled=hot_reload)
-    bus.add(reloader)
 
     def install(app: web.Application, _bus: Bus) -> None:
         app.router.add_get("/overlays", pages.gallery)
@@ -260,6 +260,4 @@ def install_overlays(bus: Bus, overlays_dir: Path | None = None) -> OverlayPages
             "errors": registry.errors,
         }
 
-    bus.route_installers.append(install)
-    bus.status_providers["overlays"] = status
-    return pages
+    return Part("overlays", services=[reloader], routes=[install], status={"overlays": status})

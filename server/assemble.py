@@ -1,33 +1,45 @@
-"""Which services a bus runs, from the config and the command line."""
+"""The composition root: which parts a bus runs, in which order, from the config and the command line.
+
+`build_bus` is the one place that shows every part. `dxbus serve`, `dxbus demo`, `dxbus replay`, the
+tests and the bench all run this same assembly. A part is a `Part` (parts.py); its position in the list
+below is its services' start order (stopped in reverse), its listeners' call order for each event (after
+the bus's own facts and session state) and its routes' order on the 8080 app.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dxbus.alerts.install import install_alerts
-from dxbus.obs.service import install_obs
-from dxbus.overlays.routes import install_overlays
+from dxbus.alerts.install import alerts_part
+from dxbus.obs.service import obs_part
+from dxbus.overlays.routes import overlays_part
 
+from .banner import Banner
 from .bus import Bus
 from .clock import Clock
 from .config import Config
 from .events import DEMO, LIVE, REPLAY
-from .export import install_export
-from .facts import install_facts
-from .folder_lock import announce_urls, install_folder_lock
-from .http_service import HttpService
-from .ingest_tcp import install_ingest_port
-from .report.live import install_live_report
-from .sandbox import install_test_state
-from .sources.install import install_recorder, install_sources
-from .sources.simulator import install_simulator
-from .speedrun.install import install_speedrun
-from .state import install_state
-from .state_channel import install_state_channel
-from .tcp_timer import install_tcp_timer
-from .text_files import install_text_files
-from .ws_stream import install_websocket
+from .export import export_part
+from .folder_lock import folder_lock_parts
+from .gc_freeze import FreezeStartup
+from .http_service import http_part
+from .ingest_tcp import ingest_port_part
+from .parts import Part
+from .race.install import race_part
+from .report.live import live_report_part
+from .sources.install import recorder_part, sources_part
+from .sources.simulator import simulator_part
+from .speedrun.install import speedrun_part
+from .state import facts_part, state_part
+from .state_channel import state_channel_part
+from .tcp_timer import tcp_timer_part
+from .text_files import text_files_part
+from .ws_stream import websocket_part
+
+if TYPE_CHECKING:
+    from .race.store import RaceStore
 
 
 @dataclass
@@ -45,7 +57,12 @@ class RunOptions:
     replay_from: str | None = None  # a Seq, a time (90s, 1:30) or a scene name
     replay_paused: bool = False
     overlays_dir: Path | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    races: Path | None = None  # `dxbus race RACES.toml`: this bus is a race hub
+    race_redis: str | None = None  # `--redis URL`: the hub shares its races through Redis
+    race_store: RaceStore | None = None  # a store object instead (tests)
+    race: str | None = None  # `--race URL --runner NAME --token T`: this bus pushes to a race hub
+    runner: str | None = None
+    token: str | None = None
 
 
 def build_bus(
@@ -54,35 +71,43 @@ def build_bus(
     clock: Clock | None = None,
     base_dir: Path | None = None,
 ) -> Bus:
-    """Create the bus and register its services in start order."""
+    """Create the bus (hub, facts, session state) and plug every part, in order."""
     options = options or RunOptions()
     mode = run_mode(options)
     bus = Bus(keep_apart(config, mode), clock=clock, base_dir=base_dir)
     bus.mode = mode
-    lock = install_folder_lock(bus)  # first: one bus per folder (state and text files)
-    install_facts(bus)  # then: bus.facts derives game facts once, before any other listener
-    install_state(bus)  # every event, from the first one, folds into bus.state
-    install_test_state(bus)  # bus.test_state: the previews' sandbox, fed only by test events
-    install_state_channel(bus)  # bus.state_channel: the state pushed to overlays (`/ws?state=1`)
-    install_export(bus)  # NDJSON files: listens from the first event on
-    install_recorder(bus, options)  # --record FILE: every event's raw line
-    install_alerts(bus)  # detectors and rules -> queued `alert` events; /api/alerts
-    install_text_files(bus)  # obs-text/*.txt for OBS text sources
-    install_speedrun(bus)  # split rules -> timer_command events; segments, practice; LiveSplit bridge
-    install_overlays(bus, options.overlays_dir)  # /overlays, /static, hot reload of open pages
-    install_live_report(bus)  # /report: the session report of this bus's session so far
-    # Each part registers its services here, in start order: state and sinks first, then the
-    # ports, then the sources, so nothing a source publishes is missed.
-    if config.http.enable_http_server:
-        bus.add(HttpService(bus))  # builds its app at start, after every route installer is in
-    install_websocket(bus)  # 9091 (any path) and /ws on the 8080 app
-    install_tcp_timer(bus)  # 9090: timer_command events as lines
-    install_ingest_port(bus)  # [Ingest]: NDJSON events over one TCP connection (off by default)
-    install_obs(bus)  # OBS scene rules (only with [OBS] Enabled or DryRun); never blocks start-up
-    install_sources(bus, options)  # replay, --tail, --relay: last, after the ports
-    if options.simulate:  # the demo: Silksong play simulated from the world data
-        install_simulator(bus, options.seed, options.speed)
-    announce_urls(bus, lock)  # the bound URLs into the lock, so a second bus here can name this one
+    lock, announce = folder_lock_parts(bus)
+    channel, bus.state_channel = state_channel_part(bus)
+    alerts, bus.alerts = alerts_part(bus)
+    parts: list[Part] = [
+        lock,  # first: one bus per folder (state and text files)
+        facts_part(bus),  # the timers that settle kills (bus.facts, bus.test_facts)
+        state_part(bus),  # loads and saves bus.state's counters before anything reads them
+        channel,  # bus.state_channel: the state pushed to overlays (`/ws?state=1`)
+        # Sinks: they listen from the first event on.
+        export_part(bus),  # NDJSON files
+        recorder_part(bus, options),  # --record FILE: every event's raw line
+        alerts,  # detectors and rules -> queued `alert` events; /api/alerts
+        text_files_part(bus),  # obs-text/*.txt, rendered from bus.state
+        speedrun_part(bus),  # split rules -> timer_command events; segments, practice; LiveSplit bridge
+        overlays_part(bus, options.overlays_dir),  # /overlays, /static, hot reload of open pages
+        live_report_part(bus),  # /report: the session report of this bus's session so far
+        # Ports: after the sinks, so nothing a client sends is missed.
+        http_part(bus),  # 8080: builds its app at start, with every part's routes
+        websocket_part(bus),  # 9091 (any path) and /ws on the 8080 app
+        tcp_timer_part(bus),  # 9090: timer_command events as lines
+        ingest_port_part(bus),  # [Ingest]: NDJSON events over one TCP connection (off by default)
+        obs_part(bus),  # OBS scene rules (only with [OBS] Enabled or DryRun); never blocks start-up
+        # Sources: last, after the ports, so no client misses their first events.
+        sources_part(bus, options),  # replay, --tail, --relay
+        race_part(bus, options),  # `dxbus race` hub (races, pullers, /api/race) or `--race` pusher
+        simulator_part(bus, options.seed, options.speed) if options.simulate else Part("simulator"),
+        announce,  # the bound URLs into the lock, so a second bus here can name this one
+        Part("banner", services=[Banner(bus)]),  # prints the URLs once every port is bound
+        Part("gc_freeze", services=[FreezeStartup()]),  # after everything started: see dxbus.gc_freeze
+    ]
+    for part in parts:
+        bus.plug(part)
     return bus
 
 

@@ -1,4 +1,8 @@
-"""Composition: the `Bus` object that every port, source and sink is built around."""
+"""The `Bus`: the hub, the game facts and session state, and the parts plugged into it.
+
+The bus builds its core itself (hub, facts, `state`, `test_state`: every part may rely on them);
+everything else is a `Part` (parts.py) that `build_bus` (assemble.py) plugs in, in one stated order.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +11,27 @@ import contextlib
 import logging
 import signal
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .clock import Clock, SystemClock
 from .collection import CollectionPolicy
 from .config import Config
+from .facts import FactDeriver, FactStream
 from .gate import Gate
 from .hub import Hub
+from .parts import Part, RouteInstaller, Service, StatusProvider
+from .sandbox import sandbox_state
+from .state_model import SessionState
+from .world import load_world
 
 if TYPE_CHECKING:
-    from .facts import FactStream
-    from .state import SessionState
+    from dxbus.alerts.service import AlertService
+
     from .state_channel import StateChannel
 
 log = logging.getLogger(__name__)
-
-RouteInstaller = Callable[[web.Application, "Bus"], None]
-
-
-class Service(Protocol):
-    """Something the bus starts and stops: a port, a source, a sink."""
-
-    name: str
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 class Bus:
@@ -61,11 +55,13 @@ class Bus:
                        ring_bytes=int(config.security.max_ring_buffer_mb * 1024 * 1024))
         self.version = __version__
         self.started_at = self.clock.monotonic()
+        # What the plugged parts contribute (see `plug`), in plug order.
+        self.parts: list[Part] = []
         self.services: list[Service] = []
         # Extra HTTP routes (overlays, alerts, timer...) installed on the 8080 app.
         self.route_installers: list[RouteInstaller] = []
         # Named status providers merged into /api/status (relay, OBS, LiveSplit...).
-        self.status_providers: dict[str, Callable[[], Any]] = {}
+        self.status_providers: dict[str, StatusProvider] = {}
         # Seq restarts at 1 in every process; clients resuming with since_seq compare this id
         # (in /api/status) to tell "same bus, resume" from "new bus, start over".
         self.instance_id = uuid.uuid4().hex
@@ -77,12 +73,19 @@ class Bus:
         # The one gate of every port (`[Security]`); the HTTP requests' per-IP budget kept by name.
         self.gate = Gate(config, self.clock, self.ports)
         self.connection_limiter = self.gate.budgets["http"]
-        # Session state (`dxbus.state.SessionState`), attached by build_bus before anything starts.
-        self.state: SessionState | None = None
-        # Game facts (`dxbus.facts.FactStream`), the first hub listener, attached by build_bus.
-        self.facts: FactStream | None = None
+        # The core every part may rely on. Game facts: the FIRST hub listener, so every other
+        # listener sees an event's facts before it sees the event itself.
+        world = load_world()
+        deriver = FactDeriver(self.clock, config.facts.kill_pairing_seconds, world)
+        self.facts = FactStream(self.hub, deriver)
+        # The session state (`/api/state`), folding every event from the first one; its store (the
+        # persisted counters) is a part (`state.state_part`).
+        self.state = SessionState(self.clock, world, deriver)
+        self.state.follow(self.hub, self.facts)
         # The preview sandbox: a second session state fed only by test events (`dxbus.sandbox`).
-        self.test_state: SessionState | None = None
+        self.test_state, self.test_facts = sandbox_state(self.hub, self.clock, config, world)
+        # The alert engine, when plugged (`dxbus.alerts.install.alerts_part`).
+        self.alerts: AlertService | None = None
         # The state channel (`dxbus.state_channel.StateChannel`): the state pushed to overlays.
         self.state_channel: StateChannel | None = None
         # What feeds this bus: "live" (the game), "demo" (the simulator) or "replay"; demo and
@@ -103,12 +106,26 @@ class Bus:
         p = Path(configured).expanduser()
         return p if p.is_absolute() else self.base_dir / p
 
-    def add(self, service: Service) -> Service:
-        """Register a service to start with the bus (in order) and stop in reverse."""
-        self.services.append(service)
-        return service
+    def plug(self, part: Part) -> Part:
+        """Take in what `part` contributes: services (start order), listeners (call order), routes, status.
+
+        Listeners are added at once, so a part sees every event from the first one; a part's
+        listeners must therefore be harmless before its services start and after they stop.
+        """
+        self.parts.append(part)
+        self.services.extend(part.services)
+        for listener in part.listeners:
+            self.hub.add_listener(listener)
+        for listener in part.test_listeners:
+            self.hub.add_test_listener(listener)
+        for fact_listener in part.fact_listeners:
+            self.facts.add_listener(fact_listener)
+        self.route_installers.extend(part.routes)
+        self.status_providers.update(part.status)
+        return part
 
     def uptime(self) -> float:
+        """Seconds since the bus (last) started, on its clock."""
         return self.clock.monotonic() - self.started_at
 
     async def start(self) -> None:

@@ -18,11 +18,9 @@ from dxbus.overlays.scaffold import add_overlay_command, run_overlay_command
 
 from . import __version__
 from .assemble import RunOptions, build_bus
-from .banner import Banner
 from .config import Config, ConfigError, load_config
 from .config_toml import to_toml
-from .gc_freeze import FreezeStartup
-from .race.cli import add_race_command, add_race_push_arguments, install_race_parts
+from .race.cli import add_race_command, add_race_push_arguments
 from .report.command import add_report_command, run_report
 from .speedrun.cli import add_livesplit_command, livesplit_overrides, run_livesplit_standalone
 
@@ -153,6 +151,12 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
     options.record = getattr(args, "record", None)
     options.tail = getattr(args, "tail", None)
     options.relay = getattr(args, "relay", None)
+    if args.command == "race":  # `dxbus race RACES.toml`: this bus is a race hub
+        options.races = args.races
+        options.race_redis = args.redis
+    options.race = getattr(args, "race", None)  # `--race URL`: this bus pushes to a race hub
+    options.runner = getattr(args, "runner", None)
+    options.token = getattr(args, "token", None)
     return options
 
 
@@ -244,9 +248,6 @@ def main(argv: list[str] | None = None) -> int:
         # Building checks what needs the file system too (e.g. alert sound files).
         options = options_from_args(args)
         bus = build_bus(config, options)
-        install_race_parts(bus, args)  # `dxbus race`, or `--race URL`: this bus pushes to a race hub
-        bus.add(Banner(bus))  # last: prints the URLs once every port is bound
-        bus.add(FreezeStartup())  # after everything started: see dxbus.gc_freeze
     except ConfigError as exc:
         print(f"dxbus: configuration error\n{exc}", file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from .clock import Clock, utc_iso
 from .events import Event
 from .os_errors import describe_os_error
+from .parts import Part
 from .tasks import cancel_and_wait
 
 if TYPE_CHECKING:
@@ -279,22 +280,19 @@ class FileExport:
         }
 
 
-def install_export(bus: Bus) -> FileExport | None:
-    """Register the file export (if `[FileExport] EnableFileExport`) as a hub listener and service."""
+def export_part(bus: Bus) -> Part:
+    """The file export (if `[FileExport] EnableFileExport`): a hub listener and a service."""
     section = bus.config.file_export
     if not section.enable_file_export:
-        bus.status_providers["file_export"] = lambda: {"enabled": False}
-        return None
+        return Part("file_export", status={"file_export": lambda: {"enabled": False}})
     export = FileExport(
         bus.path(section.directory),
         bus.clock,
         rotation_bytes=max(1, int(section.rotation_size_mb * 1024 * 1024)),
         rotation_seconds=section.rotation_minutes * 60.0,
     )
-    bus.hub.add_listener(export.on_event)
-    bus.add(export)
-    bus.status_providers["file_export"] = export.status
-    return export
+    return Part("file_export", services=[export], listeners=[export.on_event],
+                status={"file_export": export.status})
 
 
-__all__ = ["FileExport", "install_export"]
+__all__ = ["FileExport", "export_part"]

@@ -9,7 +9,7 @@ OBS scene rules, split rules, practice, segments and text files all read these f
   `room` and `fight`. It reads only the injected `Clock` (`dxbus.clock`).
 - `FactStream` hooks a deriver into a `Hub`: it is the first hub listener, derives the facts of each
   event exactly once and calls its own listeners (`add_listener(fn)`, `fn(fact)`) in fact order, and
-  runs a clock-driven timer for `expire`. `install_facts(bus)` makes `bus.facts`.
+  runs a clock-driven timer for `expire`. The bus makes its one stream, `bus.facts`.
 
 The rules for the source's ambiguities (docs/state.md lists every fact):
 - **Damage**: `is_player_damage` means the player was hit only when it is JSON `true` or the string
@@ -43,7 +43,6 @@ from .tasks import cancel_and_wait
 from .world import World, load_world
 
 if TYPE_CHECKING:
-    from .bus import Bus
     from .hub import Hub
 
 log = logging.getLogger(__name__)
@@ -758,19 +757,10 @@ class FactStream:
             self.dispatch(self.deriver.expire(self.clock.monotonic()))
 
 
-def install_facts(bus: Bus) -> FactStream:
-    """Create `bus.facts` (the first hub listener) and register its timer (first in start order)."""
-    deriver = FactDeriver(bus.clock, bus.config.facts.kill_pairing_seconds, load_world())
-    stream = FactStream(bus.hub, deriver)
-    bus.facts = stream
-    bus.add(stream)
-    return stream
-
-
 __all__ = [
     "FACT_TYPES", "AbilityGained", "AbilityUsed", "BenchReached", "DamageDealt", "DamageTaken", "Death",
     "EnemyKilled", "Fact", "FactDeriver", "FactListener", "FactStream", "Fight", "FightEnded",
     "FightPhase", "FightResult", "FightStarted", "Healed", "HealthChanged", "ItemCollected",
-    "MenuEntered", "NewSave", "RoomEntered", "SaveLoaded", "StepClock", "install_facts", "is_ending",
+    "MenuEntered", "NewSave", "RoomEntered", "SaveLoaded", "StepClock", "is_ending",
     "is_menu", "is_new_game", "is_player_damage",
 ]

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .parts import Part
+
 if TYPE_CHECKING:
     from .bus import Bus
 
@@ -179,17 +181,12 @@ def _younger_than(path: Path, seconds: float) -> bool:
         return False
 
 
-def install_folder_lock(bus: Bus) -> FolderLock:
-    """Register the lock first in start order; `announce_urls(bus, lock)` after the ports."""
+def folder_lock_parts(bus: Bus) -> tuple[Part, Part]:
+    """The lock (plug it first) and the service that writes the bound URLs into it (plug it after
+    every port), so a second bus in this folder can name this one."""
     lock = FolderLock(bus, bus.base_dir / LOCK_NAME)
-    bus.add(lock)
-    bus.status_providers["folder_lock"] = lock.status
-    return lock
+    return (Part("folder_lock", services=[lock], status={"folder_lock": lock.status}),
+            Part("announce_urls", services=[_Announce(lock)]))
 
 
-def announce_urls(bus: Bus, lock: FolderLock) -> None:
-    """Register the service that writes the bound URLs into the lock (after every port)."""
-    bus.add(_Announce(lock))
-
-
-__all__ = ["FolderInUse", "FolderLock", "announce_urls", "install_folder_lock", "pid_alive"]
+__all__ = ["FolderInUse", "FolderLock", "folder_lock_parts", "pid_alive"]

@@ -198,11 +198,7 @@ async def post_events(request: web.Request) -> web.Response:
 
 async def get_state(request: web.Request) -> web.Response:
     """`GET /api/state`: the derived session state."""
-    state = getattr(request.app[BUS_KEY], "state", None)
-    if state is None:
-        raise ApiError(503, "STARTING", "the session state is not available yet",
-                       headers={"Retry-After": "1"})
-    return json_response(state.snapshot())
+    return json_response(request.app[BUS_KEY].state.snapshot())
 
 
 def timer_route(command: str) -> Any:

@@ -9,6 +9,7 @@ from aiohttp import web
 from .bus import Bus
 from .http_api import build_app
 from .listen import serve_app
+from .parts import Part
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +37,8 @@ class HttpService:
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+
+
+def http_part(bus: Bus) -> Part:
+    """The 8080 port (when `[HTTP] EnableHttpServer`)."""
+    return Part("http", services=[HttpService(bus)] if bus.config.http.enable_http_server else [])

@@ -30,6 +30,7 @@ import orjson
 from .bus import Bus
 from .events import MAX_EVENT_BYTES, EventError, validate
 from .http_errors import ApiError
+from .parts import Part
 
 log = logging.getLogger(__name__)
 
@@ -341,9 +342,7 @@ class IngestService:
                 "closed": dict(self.closed_totals)}
 
 
-def install_ingest_port(bus: Bus) -> IngestService:
-    """Register the `[Ingest]` port in `build_bus`."""
+def ingest_port_part(bus: Bus) -> Part:
+    """The `[Ingest]` port."""
     service = IngestService(bus)
-    bus.add(service)
-    bus.status_providers["ingest"] = service.status
-    return service
+    return Part("ingest", services=[service], status={"ingest": service.status})

@@ -39,17 +39,14 @@ class Recorder:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Open the file (creating its folder) and start listening."""
+        """Open the file (creating its folder) and start writing what the listener buffers."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("ab")
-        self.bus.hub.add_listener(self._on_event)
-        self.bus.status_providers["recorder"] = self.status
         self._task = asyncio.get_running_loop().create_task(self._flusher(), name="recorder")
         log.info("recording every event to %s", self.path)
 
     async def stop(self) -> None:
-        """Stop listening, write what is buffered, close the file."""
-        self.bus.hub.remove_listener(self._on_event)
+        """Write what is buffered and close the file (later events are not recorded)."""
         await cancel_and_wait(self._task)
         self.flush()
         if self._file is not None:
@@ -57,7 +54,8 @@ class Recorder:
             self._file = None
         log.info("recording closed: %d events in %s", self.events, self.path)
 
-    def _on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
+        """Hub listener: buffer the event's wire bytes (written by the flusher and at stop)."""
         self._buffer.append(event.raw)
         self._buffer.append(b"\n")
         self.events += 1

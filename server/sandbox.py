@@ -9,15 +9,14 @@ memory only and starts empty with every bus.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
+from .clock import Clock
+from .config import Config
 from .facts import FactDeriver, FactListener, FactStream
 from .hub import Hub, Listener
-from .state import SessionState
-from .world import load_world
-
-if TYPE_CHECKING:
-    from .bus import Bus
+from .state_model import SessionState
+from .world import World
 
 
 class _TestSide:
@@ -30,18 +29,16 @@ class _TestSide:
         self._hub.add_test_listener(cast(Listener, listener))
 
 
-def install_test_state(bus: Bus) -> SessionState:
-    """Create `bus.test_state` and feed it every test event (never written to disk)."""
-    world = bus.state.world if bus.state is not None else load_world()
+def sandbox_state(hub: Hub, clock: Clock, config: Config, world: World) -> tuple[SessionState, FactStream]:
+    """`bus.test_state` and its fact stream (a service: its timer settles a test kill), fed every test
+    event and never written to disk."""
     # Its own deriver: a test fight or kill never touches the real one's room or fight.
-    deriver = FactDeriver(bus.clock, bus.config.facts.kill_pairing_seconds, world)
-    side = cast(Hub, _TestSide(bus.hub))
+    deriver = FactDeriver(clock, config.facts.kill_pairing_seconds, world)
+    side = cast(Hub, _TestSide(hub))
     stream = FactStream(side, deriver, name="test-facts")
-    state = SessionState(bus.clock, world, deriver)
+    state = SessionState(clock, world, deriver)
     state.follow(side, stream)
-    bus.test_state = state
-    bus.add(stream)  # its timer settles a test kill when the pairing window ends
-    return state
+    return state, stream
 
 
-__all__ = ["install_test_state"]
+__all__ = ["sandbox_state"]

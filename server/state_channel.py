@@ -37,6 +37,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from .events import Event
+from .parts import Part
 from .security import presented_token
 from .state_model import SessionState
 from .state_view import Section, changed_keys, state_document
@@ -338,17 +339,14 @@ async def _send(ws: web.WebSocketResponse, message: dict[str, Any]) -> None:
         await ws.send_frame(orjson.dumps(message), WSMsgType.TEXT)
 
 
-def install_state_channel(bus: Bus) -> StateChannel:
-    """Create the channel (`bus.state_channel`), listening to real and test events and to the facts."""
+def state_channel_part(bus: Bus) -> tuple[Part, StateChannel]:
+    """The channel (plugged as `bus.state_channel`), listening to real and test events and to the facts."""
     channel = StateChannel(bus)
-    bus.hub.add_listener(channel.on_event)
-    bus.hub.add_test_listener(channel.on_event)
-    if bus.facts is not None:
-        bus.facts.add_listener(channel.changed)  # a kill settled by the pairing timer
-    bus.add(channel)
-    bus.state_channel = channel
-    return channel
+    # fact listener: a kill settled by the pairing timer
+    part = Part("state_channel", services=[channel], listeners=[channel.on_event],
+                test_listeners=[channel.on_event], fact_listeners=[channel.changed])
+    return part, channel
 
 
-__all__ = ["HISTORY", "Limits", "StateChannel", "StateClient", "StateFeed", "install_state_channel",
+__all__ = ["HISTORY", "Limits", "StateChannel", "StateClient", "StateFeed", "state_channel_part",
            "wants_state"]

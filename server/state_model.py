@@ -344,8 +344,8 @@ class SessionState:
 
 def session_on_hub(hub: Hub, clock: Clock, world: World | None = None,
                    kill_pairing_seconds: float | None = None) -> tuple[SessionState, FactStream]:
-    """A fact stream on `hub` and a session state following it (tests, tools; the bus uses
-    `install_state`). Start the stream (`await stream.start()`) for kills to settle on time."""
+    """A fact stream on `hub` and a session state following it (tests, tools; the bus makes
+    its own in `Bus.__init__`). Start the stream (`await stream.start()`) for kills to settle on time."""
     deriver = (FactDeriver(clock, world=world) if kill_pairing_seconds is None
                else FactDeriver(clock, kill_pairing_seconds, world))
     stream = FactStream(hub, deriver)

@@ -21,6 +21,7 @@ from typing import Any
 from .bus import Bus
 from .events import Event
 from .http_errors import ApiError
+from .parts import Part
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +105,10 @@ class TcpTimerService:
         except OSError as exc:
             raise OSError(exc.errno, f"[TCP] Port {port} on {host}: {exc.strerror}") from exc
         self.bus.ports["tcp"] = self._server.sockets[0].getsockname()[1]
-        self.bus.hub.add_listener(self._on_event)
         log.info("TCP timer port on %s", self.bus.url("tcp"))
 
     async def stop(self) -> None:
         """Stop listening and close every client."""
-        self.bus.hub.remove_listener(self._on_event)
         if self._server is None:
             return
         self._server.close()
@@ -122,7 +121,8 @@ class TcpTimerService:
         await self._server.wait_closed()
         self._server = None
 
-    def _on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
+        """Hub listener: send each timer command to every connected timer client."""
         if event.type != TIMER_COMMAND:
             return
         line = command_line(event.data)
@@ -231,9 +231,8 @@ class TcpTimerService:
                 writer.write(COMMAND_INVALID)
 
 
-def install_tcp_timer(bus: Bus) -> TcpTimerService:
-    """Register the 9090 port in `build_bus`."""
+def tcp_timer_part(bus: Bus) -> Part:
+    """The 9090 port: timer_command events as lines (its listener only when the port is on)."""
     service = TcpTimerService(bus)
-    bus.add(service)
-    bus.status_providers["tcp"] = service.status
-    return service
+    return Part("tcp", services=[service], listeners=[service.on_event] if service.enabled else [],
+                status={"tcp": service.status})

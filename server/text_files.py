@@ -30,15 +30,19 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator
 
 from dxbus.clock import Clock
 from dxbus.config_base import Section
 from dxbus.events import Event
+from dxbus.parts import Part
 from dxbus.tasks import cancel_and_wait
 from dxbus.text_templates import TemplateProblem, check_template, render
+
+if TYPE_CHECKING:
+    from dxbus.bus import Bus
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +152,7 @@ class TextFileWriter:
 
     name = "text-files"
 
-    def __init__(self, bus: Any, config: TextFilesSection | None = None) -> None:
+    def __init__(self, bus: Bus, config: TextFilesSection | None = None) -> None:
         self.bus = bus
         self.clock: Clock = bus.clock
         self.config = config or bus.config.text_files
@@ -174,7 +178,6 @@ class TextFileWriter:
             for stale in self.directory.glob(f".{glob.escape(item.name)}.*.tmp"):
                 with contextlib.suppress(OSError):
                     stale.unlink()
-        self.bus.hub.add_listener(self.on_event)
         self.flush()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="text-files")
         await asyncio.sleep(0)  # let the ticker take its first sleep, so the first interval counts
@@ -183,7 +186,6 @@ class TextFileWriter:
         """Stop ticking and write the final values."""
         if self._task is None:
             return
-        self.bus.hub.remove_listener(self.on_event)
         await cancel_and_wait(self._task)
         self._task = None
         self._alert = None  # no alert outlives the bus on stream
@@ -205,13 +207,11 @@ class TextFileWriter:
     # -- rendering and writing -------------------------------------------------------------------
     def context(self) -> dict[str, Any]:
         """What templates see: the state snapshot's keys, `state`, and `alert`."""
-        state = getattr(self.bus, "state", None)
         snapshot = EMPTY_STATE
-        if state is not None:
-            try:
-                snapshot = state.snapshot()
-            except Exception:
-                log.exception("session state snapshot failed")
+        try:
+            snapshot = self.bus.state.snapshot()
+        except Exception:
+            log.exception("session state snapshot failed")
         alert = ""
         if self._alert is not None:
             message, until = self._alert
@@ -281,9 +281,8 @@ class TextFileWriter:
                 "files": len(self.files), "writes": self.writes, "error": self.last_error}
 
 
-def install_text_files(bus: Any) -> TextFileWriter:
-    """Register the text-file writer (after the session state, so it renders current values)."""
+def text_files_part(bus: Bus) -> Part:
+    """The text-file writer and its listener (the alert on screen), rendering `bus.state`."""
     writer = TextFileWriter(bus)
-    bus.add(writer)
-    bus.status_providers["text_files"] = writer.status
-    return writer
+    return Part("text_files", services=[writer], listeners=[writer.on_event] if writer.config.enabled else [],
+                status={"text_files": writer.status})

@@ -30,6 +30,7 @@ from .clock import utc_iso
 from .events import Event
 from .http_errors import ApiError, json_errors
 from .listen import serve_app
+from .parts import Part
 from .security import presented_token
 from .state_channel import wants_state
 from .subscription import Subscription, SubscriptionClosed
@@ -496,12 +497,10 @@ class WebSocketService:
             self._runner = None
 
 
-def install_websocket(bus: Bus, options: StreamOptions | None = None) -> WebSocketStream:
-    """Register the stream in `build_bus`: its port, the `/ws` route, and its status."""
+def websocket_part(bus: Bus, options: StreamOptions | None = None) -> Part:
+    """The stream: its port, its hub listener, the `/ws` route, and its status."""
     stream = WebSocketStream(bus, options)
-    bus.hub.add_listener(stream.on_event)
-    bus.hub.add_test_listener(stream.on_event)  # test events (gallery previews) need a flush too
-    bus.add(WebSocketService(bus, stream))
-    bus.route_installers.append(stream.install)
-    bus.status_providers["websocket"] = stream.status
-    return stream
+    # Test events (gallery previews) need a flush too.
+    return Part("websocket", services=[WebSocketService(bus, stream)], listeners=[stream.on_event],
+                test_listeners=[stream.on_event], routes=[stream.install],
+                status={"websocket": stream.status})

@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dxbus.alerts.service import AlertService
+from dxbus.alerts.install import alerts_part
 from dxbus.bus import Bus
 from dxbus.clock import ManualClock, settle
 from dxbus.config import load_config
-from dxbus.state import install_state
 
 
 class Rig:
@@ -21,8 +20,8 @@ class Rig:
         config = load_config(None, {"State": {"File": str(tmp_path / "state.json")},
                                     "Alerts": alerts or {}})
         self.bus = Bus(config, clock=self.clock, base_dir=tmp_path)
-        install_state(self.bus)
-        self.service = AlertService(self.bus)
+        part, self.service = alerts_part(self.bus)  # as build_bus plugs it: listeners, routes, status
+        self.bus.plug(part)
         # (monotonic time shown, Data) of every alert event, in order.
         self.shown: list[tuple[float, dict[str, Any]]] = []
         self.bus.hub.add_listener(self._record)
@@ -33,14 +32,12 @@ class Rig:
             self.shown.append((self.clock.monotonic(), event.data))
 
     async def start(self) -> Rig:
-        assert self.bus.facts is not None
         await self.bus.facts.start()  # settles a kill when its pairing window ends
         await self.service.start()
         return self
 
     async def stop(self) -> None:
         await self.service.stop()
-        assert self.bus.facts is not None
         await self.bus.facts.stop()
 
     async def emit(self, event_type: str, **data: Any) -> None:

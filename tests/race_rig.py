@@ -18,8 +18,7 @@ from dxbus.assemble import RunOptions, build_bus
 from dxbus.bus import Bus
 from dxbus.clock import ManualClock
 from dxbus.config import load_config
-from dxbus.race.hub import RaceService, install_race
-from dxbus.race.settings import load_races
+from dxbus.race.hub import RaceService
 from dxbus.race.store import RaceStore
 from dxbus.speedrun.timer_service import TimerService
 
@@ -79,9 +78,6 @@ class Rig:
         config = load_config(None, overrides)
         run = RunOptions(simulate=True, seed=SEEDS[name], speed=1.0, **(options or {}))
         bus = build_bus(config, run, clock=self.clock, base_dir=folder)
-        from dxbus.race.push import install_race_push
-        extra = run.extra
-        install_race_push(bus, extra.get("race"), extra.get("runner"), extra.get("token"))  # type: ignore[arg-type]
         await bus.start()
         self.runners[name] = bus
         self.started.append(bus)
@@ -93,9 +89,9 @@ class Rig:
         base = self.tmp / folder
         base.mkdir(parents=True, exist_ok=True)
         config = load_config(None, bus_overrides(base, overrides))
-        bus = build_bus(config, clock=self.clock, base_dir=base)
-        races, routes = load_races(race_file)
-        service = install_race(bus, races, routes, store)
+        run = RunOptions(races=race_file, race_store=store)
+        bus = build_bus(config, run, clock=self.clock, base_dir=base)
+        service = next(s for s in bus.services if isinstance(s, RaceService))
         await bus.start()
         self.started.append(bus)
         return bus, service

@@ -9,6 +9,7 @@ from dxbus.client import DataExportBusClient
 
 async def test_the_guides_example_usage_works_unchanged(default_ports_lock, bus_factory, capsys) -> None:
     await bus_factory(ephemeral=False)  # the guide hard-codes localhost:8080 and :9091
+    capsys.readouterr()  # the bus's start-up banner: only the example's own lines count below
 
     # ---- the guide's example, verbatim apart from the final `await client.stream()` ----
     client = DataExportBusClient()

@@ -146,7 +146,7 @@ async def test_push_race_with_tokens_and_a_runner_dropping_off(rig: Rig, tmp_pat
     hub, service = await rig.hub(write_race_file(tmp_path / "cfg"))
     race_url = f"{hub.url()}/api/race/test"
     for name in SEEDS:
-        await rig.runner(name, {"extra": {"race": race_url, "runner": name, "token": TOKENS[name]}})
+        await rig.runner(name, {"race": race_url, "runner": name, "token": TOKENS[name]})
     from dxbus.race.push import RacePusher
     pusher = next(s for s in rig.runners[DROPPED].services if isinstance(s, RacePusher))
     await wait_until(lambda: all(next(s for s in b.services if isinstance(s, RacePusher)).connected

@@ -76,8 +76,8 @@ async def test_two_hub_processes_share_a_race_and_survive_a_kill(tmp_path: Path)
                     viewer.task = asyncio.create_task(viewer.run(session, url_b, ready))
                     await asyncio.wait_for(ready.wait(), 10)
                 for name in SEEDS:
-                    await rig.runner(name, {"extra": {"race": f"{url_a}/api/race/test", "runner": name,
-                                                      "token": TOKENS[name]}})
+                    await rig.runner(name, {"race": f"{url_a}/api/race/test", "runner": name,
+                                            "token": TOKENS[name]})
                 killed = False
                 for second in range(400):
                     await rig.clock.advance(1.0)

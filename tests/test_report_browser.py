@@ -14,7 +14,7 @@ from report_sessions import planted_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
-SECTIONS = ("summary", "health", "damage", "rooms", "deaths", "bosses", "routes", "path")
+SECTIONS = ("summary", "health", "damage", "rooms", "deaths", "bosses", "routes", "segments", "path")
 
 
 async def open_report(browser: Any, url: str) -> tuple[Any, list[str]]:  # noqa: F811

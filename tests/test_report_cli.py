@@ -29,6 +29,19 @@ def report_json(*paths: Path, cwd: Path) -> dict[str, Any]:
 
 def check_planted(session: dict[str, Any], play: Play) -> None:
     """Every number of the planted session (tests/report_sessions.py)."""
+    check_numbers(session, play)
+    segments = session["segments"]
+    if play.original:  # the original's bare first scene_transition is no new save: no run
+        assert segments is None
+        return
+    # The bus's split rules: the menu -> Tut_01 new save started the Act 1 route.
+    assert segments["route"]["name"] == "Silksong Act 1: new save to Widow"
+    assert segments["run"]["phase"] == "running" and segments["run"]["current_split"] == "Moss Mother"
+    assert [s["status"] for s in segments["splits"]][:2] == ["current", "pending"]
+
+
+def check_numbers(session: dict[str, Any], play: Play) -> None:
+    """Every number of the planted session (tests/report_sessions.py)."""
     s = session["summary"]
     assert s["play_seconds"] == pytest.approx(play.t, abs=0.001)
     assert s["deaths"] == 3

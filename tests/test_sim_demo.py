@@ -68,5 +68,5 @@ async def test_simulator_starts_after_the_ports(bus_factory: BusFactory) -> None
     assert first.type == "scene_transition" and first.data["to_scene"] == "Tut_01"
     await clock.advance(3.0)
     await asyncio.sleep(0)
-    assert bus.state is not None and bus.state.snapshot()["scene"]["current"] is not None
+    assert bus.state.snapshot()["scene"]["current"] is not None
     assert bus.status_providers["simulator"]()["seed"] == 3

@@ -42,7 +42,7 @@ async def relayed(tmp_path: Path, mod: FakeOriginalMod):
 
 
 async def test_relays_each_metric_once_normalized(mod: FakeOriginalMod, relayed) -> None:
-    bus, relay, seen = relayed
+    _, relay, seen = relayed
     await wait_until(lambda: relay.connected and len(mod.clients) == 1)
     await mod.broadcast("player_damaged", {"damage": 1, "health_remaining": 4,
                                            "position_x": 1.0, "position_y": 2.0})
@@ -53,7 +53,7 @@ async def test_relays_each_metric_once_normalized(mod: FakeOriginalMod, relayed)
     assert seen[0].data["player_health_remaining"] == 4 and seen[0].data["is_player_damage"] is True
     assert seen[1].data == {"health_current": 4, "mp_current": 0, "on_ground": True}
     assert seen[2].data["enemy_type"] == "Crawler"
-    status = bus.status_providers["relay"]()
+    status = relay.status()
     assert status["connected"] is True and status["events_relayed"] == 3
     assert status["url"] == mod.url
 
@@ -83,7 +83,7 @@ async def test_the_game_refuses_other_hosts(mod: FakeOriginalMod) -> None:
 
 
 async def test_recovers_when_the_game_restarts(mod: FakeOriginalMod, relayed) -> None:
-    bus, relay, seen = relayed
+    _, relay, seen = relayed
     await wait_until(lambda: relay.connected)
     await mod.broadcast("custom_event", {"n": 0})
     await wait_until(lambda: len(seen) == 1)
@@ -92,7 +92,7 @@ async def test_recovers_when_the_game_restarts(mod: FakeOriginalMod, relayed) ->
     await wait_until(lambda: not relay.connected)
     await asyncio.sleep(0)
     await wait_until(lambda: relay.failed_attempts >= 1)  # retries against a closed port
-    assert bus.status_providers["relay"]()["last_error"]
+    assert relay.status()["last_error"]
     await mod.start(port=port)  # the game is back
     await wait_until(lambda: relay.connected and len(mod.clients) == 1)
     for n in range(1, 21):

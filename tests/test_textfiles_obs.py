@@ -16,8 +16,17 @@ import pytest
 from dxbus.bus import Bus
 from dxbus.clock import ManualClock, settle
 from dxbus.config import load_config
-from dxbus.state import install_state
-from dxbus.text_files import TextFileWriter, atomic_write
+from dxbus.text_files import TextFileWriter, atomic_write, text_files_part
+
+
+def plug_writer(bus: Bus) -> TextFileWriter:
+    """The text-files part plugged as build_bus plugs it (the writer and its listener)."""
+    part = text_files_part(bus)
+    bus.plug(part)
+    writer = part.services[0]
+    assert isinstance(writer, TextFileWriter)
+    return writer
+
 
 
 def test_a_reader_never_sees_a_partial_or_empty_file(tmp_path: Path) -> None:
@@ -94,8 +103,7 @@ async def run_obs_imitation(tmp_path: Path, seed: int, read_immediately: bool) -
                                 "TextFiles": {"DefaultFiles": False,
                                               "Files": {"deaths.txt": "Deaths: {{ deaths.session }}"}}})
     bus = Bus(config, clock=clock, base_dir=tmp_path)
-    install_state(bus)
-    writer = TextFileWriter(bus)
+    writer = plug_writer(bus)
     await writer.start()
     obs = ObsTextSource(writer.directory / "deaths.txt", read_immediately)
     rng = random.Random(seed)
@@ -143,8 +151,7 @@ async def test_mtime_follows_the_bus_clock(tmp_path: Path) -> None:
     clock = ManualClock(start_wall=2_000_000_000.5)
     config = load_config(None, {"State": {"File": str(tmp_path / "s.json")}})
     bus = Bus(config, clock=clock, base_dir=tmp_path)
-    install_state(bus)
-    writer = TextFileWriter(bus)
+    writer = plug_writer(bus)
     await writer.start()
     stamp: Any = os.stat(writer.directory / "deaths.txt").st_mtime
     assert math.floor(stamp) == 2_000_000_000

@@ -11,8 +11,17 @@ import pytest
 from dxbus.bus import Bus
 from dxbus.clock import ManualClock, settle
 from dxbus.config import ConfigError, load_config
-from dxbus.state import install_state
-from dxbus.text_files import DEFAULT_FILES, TextFileWriter
+from dxbus.text_files import DEFAULT_FILES, TextFileWriter, text_files_part
+
+
+def plug_writer(bus: Bus) -> TextFileWriter:
+    """The text-files part plugged as build_bus plugs it (the writer and its listener)."""
+    part = text_files_part(bus)
+    bus.plug(part)
+    writer = part.services[0]
+    assert isinstance(writer, TextFileWriter)
+    return writer
+
 
 
 class Rig:
@@ -21,8 +30,7 @@ class Rig:
         config = load_config(None, {"State": {"File": str(tmp_path / "state.json")},
                                     "TextFiles": text_files or {}})
         self.bus = Bus(config, clock=self.clock, base_dir=tmp_path)
-        install_state(self.bus)
-        self.writer = TextFileWriter(self.bus)
+        self.writer = plug_writer(self.bus)
         self.dir = self.writer.directory
 
     def read(self, name: str) -> str:

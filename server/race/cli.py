@@ -7,13 +7,6 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from ..bus import Bus
-from ..config_base import ConfigError
-from .hub import install_race
-from .push import install_race_push
-from .settings import RaceSettingsError, load_races
-from .store import MemoryStore, RaceStore
-
 
 def add_race_command(commands: argparse._SubParsersAction,
                      add_common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -39,20 +32,4 @@ def add_race_push_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--token", metavar="T", help="your runner token (from the organiser)")
 
 
-def install_race_parts(bus: Bus, args: argparse.Namespace) -> None:
-    """After `build_bus`: the hub's races (`dxbus race`) or the runner's pusher (`--race`)."""
-    try:
-        if args.command == "race":
-            races, routes = load_races(args.races)
-            store: RaceStore = MemoryStore()
-            if args.redis:
-                from .store import RedisStore
-                store = RedisStore(args.redis)
-            install_race(bus, races, routes, store)
-        elif getattr(args, "race", None):
-            install_race_push(bus, args.race, args.runner, args.token)
-    except (RaceSettingsError, ValueError, ImportError) as exc:
-        raise ConfigError(str(exc)) from None
-
-
-__all__ = ["add_race_command", "add_race_push_arguments", "install_race_parts"]
+__all__ = ["add_race_command", "add_race_push_arguments"]

@@ -25,6 +25,7 @@ from aiohttp import web
 from ..events import EventError, validate
 from ..http_api import read_json
 from ..http_errors import ApiError, json_response
+from ..parts import Part
 from ..tasks import cancel_and_wait
 from .model import RACE_STATE, Race, RaceOutput
 from .settings import RaceSettings, RunnerSettings
@@ -331,18 +332,17 @@ class RaceService:
         return await serve_push(self, request)
 
 
-def install_race(bus: Bus, races: list[RaceSettings], routes: dict[str, RouteSpec],
-                 store: RaceStore | None = None) -> RaceService:
-    """Register the race service, its routes, its pullers and its status on a bus."""
-    from .pull import install_pullers
+def race_hub_part(bus: Bus, races: list[RaceSettings], routes: dict[str, RouteSpec],
+                  store: RaceStore | None = None) -> tuple[Part, RaceService]:
+    """The race text files, the race service, its pullers (after it), its routes and its status."""
+    from .pull import pullers_for
     from .text_files import RaceTextFiles
     service = RaceService(bus, races, routes, store)
-    bus.add(RaceTextFiles(bus))  # before the race service: its first race_state is written too
-    bus.add(service)
-    bus.route_installers.append(service.install)
-    bus.status_providers["race"] = service.status
-    install_pullers(bus, service)
-    return service
+    files = RaceTextFiles(bus)  # before the race service: its first race_state is written too
+    part = Part("race", services=[files, service, *pullers_for(service)],
+                listeners=[files.on_event] if files.enabled else [], routes=[service.install],
+                status={"race": service.status})
+    return part, service
 
 
-__all__ = ["PUSH_PATH", "Lane", "RaceService", "install_race"]
+__all__ = ["PUSH_PATH", "Lane", "RaceService", "race_hub_part"]

@@ -16,7 +16,6 @@ from ..client import BusClient
 from ..tasks import cancel_and_wait
 
 if TYPE_CHECKING:
-    from ..bus import Bus
     from .hub import RaceService
 
 log = logging.getLogger(__name__)
@@ -78,16 +77,10 @@ class RacePuller:
         return self.client.connected
 
 
-def install_pullers(bus: Bus, service: RaceService) -> list[RacePuller]:
-    """A puller for every runner of every race that has `pull = URL` (after the race service)."""
-    pullers = []
-    for lane in service.lanes.values():
-        for runner in lane.settings.runner:
-            if runner.pull:
-                puller = RacePuller(service, lane.race.id, runner.name, runner.pull, runner.pull_token)
-                bus.add(puller)
-                pullers.append(puller)
-    return pullers
+def pullers_for(service: RaceService) -> list[RacePuller]:
+    """A puller for every runner of every race that has `pull = URL` (start them after the service)."""
+    return [RacePuller(service, lane.race.id, runner.name, runner.pull, runner.pull_token)
+            for lane in service.lanes.values() for runner in lane.settings.runner if runner.pull]
 
 
-__all__ = ["RacePuller", "install_pullers", "ws_url_of"]
+__all__ = ["RacePuller", "pullers_for", "ws_url_of"]

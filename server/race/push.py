@@ -25,6 +25,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from ..http_middleware import client_ip
+from ..parts import Part
 from ..subscription import SubscriptionClosed
 from ..tasks import cancel_and_wait
 
@@ -213,17 +214,14 @@ class RacePusher:
                 "connections": self.connections, "sent": self.sent, "last_error": self.last_error}
 
 
-def install_race_push(bus: Bus, race_url: str | None, runner: str | None,
-                      token: str | None) -> RacePusher | None:
-    """`dxbus serve --race URL --runner NAME --token T`: register the pusher (last, after the ports)."""
+def race_push_part(bus: Bus, race_url: str | None, runner: str | None, token: str | None) -> Part:
+    """`dxbus serve --race URL --runner NAME --token T`: the pusher (plug it after the ports)."""
     if not race_url:
-        return None
+        return Part("race_push")
     if not runner or not token:
         raise ValueError("--race needs --runner NAME and --token TOKEN (the organiser gives you both)")
     pusher = RacePusher(bus, race_url, runner, token)
-    bus.add(pusher)
-    bus.status_providers["race_push"] = pusher.status
-    return pusher
+    return Part("race_push", services=[pusher], status={"race_push": pusher.status})
 
 
-__all__ = ["TOKEN_HEADER", "RacePusher", "install_race_push", "push_url", "serve_push"]
+__all__ = ["TOKEN_HEADER", "RacePusher", "push_url", "race_push_part", "serve_push"]

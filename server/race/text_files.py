@@ -53,14 +53,10 @@ class RaceTextFiles:
         self.last_error: str | None = None
 
     async def start(self) -> None:
-        """Listen to the hub's race events."""
-        if self.enabled:
-            self.bus.hub.add_listener(self.on_event)
+        """Nothing to start: the listener (plugged by the race part) writes as events come."""
 
     async def stop(self) -> None:
-        """Stop listening."""
-        if self.enabled:
-            self.bus.hub.remove_listener(self.on_event)
+        """Nothing to stop."""
 
     def on_event(self, event: Event) -> None:
         """Rewrite the files a race event changes."""

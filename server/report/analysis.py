@@ -26,6 +26,7 @@ def analyze(log: SessionLog, with_routes: bool = True) -> dict[str, Any]:
         out["routes"] = routes(log)
     else:
         out["routes"] = None
+    out["segments"] = log.segment_view()
     out["series"] = series(log)
     return out
 

@@ -19,9 +19,11 @@ from aiohttp import web
 
 from ..events import TEST, Event
 from ..facts import Fact
+from ..parts import Part
 from .command import INSTALL_HINT, analysis_available
 from .load import DEFAULT_GAP_SECONDS, EpochParser
 from .session import SessionLog, is_bus_made
+from .speedrun import Segments
 
 if TYPE_CHECKING:
     from ..bus import Bus
@@ -44,6 +46,7 @@ class LiveReport:
         facts = self.bus.facts
         world = facts.deriver.world if facts is not None else None
         log = SessionLog(world=world) if world is not None else SessionLog()
+        log.segments = Segments(log.world)
         log.origin = self.bus.mode
         return log
 
@@ -101,11 +104,8 @@ class LiveReport:
         app.router.add_get("/report.json", numbers)
 
 
-def install_live_report(bus: Bus) -> LiveReport:
-    """Fold the bus's facts and events into `bus`'s live report and serve it at `/report`."""
+def live_report_part(bus: Bus) -> Part:
+    """Fold the bus's facts and events into the live report and serve it at `/report`."""
     live = LiveReport(bus)
-    if bus.facts is not None:
-        bus.facts.add_listener(live.on_fact)
-    bus.hub.add_listener(live.on_event)
-    bus.route_installers.append(live.install_routes)
-    return live
+    return Part("live_report", listeners=[live.on_event], fact_listeners=[live.on_fact],
+                routes=[live.install_routes])

@@ -14,6 +14,7 @@ import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..events import TEST, Event
 from ..facts import (
@@ -38,6 +39,7 @@ from ..facts import (
 )
 from ..world import World, load_world
 from .load import EpochParser
+from .speedrun import Segments
 
 # Events the bus makes itself (alerts, timer commands, overlay reloads, race updates) carry the bus's
 # wall-clock time, not the game's: they are not play, and at --speed above 1 their times would
@@ -130,6 +132,8 @@ class SessionLog:
     heals: list[tuple[float, float]] = field(default_factory=list)
     abilities_gained: list[tuple[float, str]] = field(default_factory=list)
     ability_uses: dict[str, int] = field(default_factory=dict)
+    segments: Segments | None = None  # the speedrun split rules, when the caller wants segments
+    segments_view: dict[str, Any] | None = None  # set on a snapshot (the view at that moment)
     _open_fight: FightLog | None = None
     _ending: list[FightLog] = field(default_factory=list)  # ended, waiting for their FightResult
     _parse: EpochParser = field(default_factory=EpochParser)
@@ -160,7 +164,14 @@ class SessionLog:
         changing = {id(f) for f in self._ending} | ({id(self._open_fight)} if self._open_fight else set())
         copy.fights = [dataclasses.replace(f) if id(f) in changing else f for f in copy.fights]
         copy._open_fight, copy._ending = None, []
+        copy.segments, copy.segments_view = None, self.segment_view()
         return copy
+
+    def segment_view(self) -> dict[str, Any] | None:
+        """Speedrun segments of the session's last run (None when no run started)."""
+        if self.segments is None:
+            return self.segments_view
+        return self.segments.view()
 
     # -- events -----------------------------------------------------------------------------------
     def at(self, stamp: str) -> float:
@@ -173,7 +184,10 @@ class SessionLog:
         if event.origin == TEST or is_bus_made(event.type):
             return
         self.events += 1
-        t = self._touch(event.timestamp, self._parse(event.timestamp) if at is None else at)
+        at = self._parse(event.timestamp) if at is None else at
+        t = self._touch(event.timestamp, at)
+        if self.segments is not None:
+            self.segments.on_event(event, at)
         visit = self.visits[-1] if self.visits else None
         if visit is not None and t > visit.end:
             visit.end = t
@@ -203,7 +217,10 @@ class SessionLog:
         """Fold one fact in (`at` as for `add_event`); facts of test events are skipped."""
         if fact.event is not None and fact.event.origin == TEST:
             return
-        t = self._touch(fact.timestamp, self._parse(fact.timestamp) if at is None else at)
+        at = self._parse(fact.timestamp) if at is None else at
+        t = self._touch(fact.timestamp, at)
+        if self.segments is not None:
+            self.segments.on_fact(fact, at)
         handler = getattr(self, "_on_" + fact.kind, None)
         if handler is not None:
             handler(fact, t)
@@ -290,7 +307,7 @@ def fold(events: Iterable[Event], world: World | None = None,
     world = world or load_world()
     clock = StepClock()
     deriver = FactDeriver(clock, kill_pairing_seconds, world)
-    log = SessionLog(world=world)
+    log = SessionLog(world=world, segments=Segments(world))
     apply, add_event, add_fact = deriver.apply, log.add_event, log.add_fact
     for event in events:
         if log.start is None:

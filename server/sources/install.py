@@ -1,10 +1,11 @@
-"""Registering the recorder and the file/relay sources in `build_bus`, from the run options."""
+"""The recorder and the file/relay sources as parts of `build_bus`, from the run options."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from ..config import ConfigError
+from ..parts import Part
 from ..recorder import Recorder
 from .relay import RelaySource
 from .replay import ReplaySource, install_routes
@@ -15,17 +16,18 @@ if TYPE_CHECKING:
     from ..bus import Bus
 
 
-def install_recorder(bus: Bus, options: RunOptions) -> Recorder | None:
-    """`--record FILE`: registered with the sinks, so it sees every event from the first one."""
+def recorder_part(bus: Bus, options: RunOptions) -> Part:
+    """`--record FILE`: plugged with the sinks, so it sees every event from the first one."""
     if options.record is None:
-        return None
+        return Part("recorder")
     recorder = Recorder(bus, bus.path(str(options.record)))
-    bus.add(recorder)
-    return recorder
+    return Part("recorder", services=[recorder], listeners=[recorder.on_event],
+                status={"recorder": recorder.status})
 
 
-def install_sources(bus: Bus, options: RunOptions) -> None:
-    """`dxbus replay FILE...`, `--tail DIR`, `--relay URL`: registered after the ports."""
+def sources_part(bus: Bus, options: RunOptions) -> Part:
+    """`dxbus replay FILE...`, `--tail DIR`, `--relay URL`: plugged after the ports."""
+    part = Part("sources")
     if options.replay:
         try:
             replay = ReplaySource(
@@ -34,9 +36,13 @@ def install_sources(bus: Bus, options: RunOptions) -> None:
             )
         except ValueError as exc:  # a bad --speed or --from: worded for the command line
             raise ConfigError(f"replay: {exc}") from None
-        bus.add(replay)
-        bus.route_installers.append(install_routes(replay))
+        part = part.plus(Part("replay", services=[replay], routes=[install_routes(replay)],
+                                status={"replay": replay.status}))
     if options.tail is not None:
-        bus.add(TailSource(bus, bus.path(str(options.tail))))
+        tail = TailSource(bus, bus.path(str(options.tail)))
+        part = part.plus(Part("tail", services=[tail], status={"tail": tail.status}))
     if options.relay:
-        bus.add(RelaySource(bus, options.relay))
+        relay = RelaySource(bus, options.relay)
+        part = part.plus(Part("relay", services=[relay], status={"relay": relay.status}))
+    return part
+

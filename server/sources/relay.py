@@ -102,7 +102,6 @@ class RelaySource:
     async def start(self) -> None:
         """Start connecting in the background (a game that is not running yet is not an error)."""
         self._refuse_own_port()
-        self.bus.status_providers["relay"] = self.status
         self._session = aiohttp.ClientSession()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="relay")
 

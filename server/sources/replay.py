@@ -201,7 +201,6 @@ class ReplaySource:
             log.warning("replay: %d unreadable line(s) skipped", len(self.bad_lines))
         log.info("replay: %d events from %s at speed %g%s", len(self.entries),
                  ", ".join(str(f) for f in self.files), self.speed, " (looping)" if self.loop else "")
-        self.bus.status_providers["replay"] = self.status
         self._anchor(0)
         if self.start_from:
             try:

@@ -33,6 +33,7 @@ from ..clock import Clock, utc_iso
 from ..collection import CollectionPolicy
 from ..config import ConfigError
 from ..events import DEMO
+from ..parts import Part
 from ..tasks import cancel_and_wait
 from ..world import Boss, World, load_world
 
@@ -693,14 +694,12 @@ class Simulator:
                 "bosses_defeated": len(sim.defeated), "rooms_visited": len(sim.visited)}
 
 
-def install_simulator(bus: Bus, seed: int | None, speed: float) -> Simulator:
-    """Register the simulator (after the ports, so no client misses its first events)."""
+def simulator_part(bus: Bus, seed: int | None, speed: float) -> Part:
+    """The simulator (plug it after the ports, so no client misses its first events)."""
     if not (0 < speed <= 1000):  # also rejects NaN
         raise ConfigError(f"--speed {speed:g}: must be above 0 and at most 1000")
     simulator = Simulator(bus.hub, bus.clock, bus.policy, load_world(), seed, speed)
-    bus.add(simulator)
-    bus.status_providers["simulator"] = simulator.status
-    return simulator
+    return Part("simulator", services=[simulator], status={"simulator": simulator.status})
 
 
-__all__ = ["Simulation", "Simulator", "install_simulator"]
+__all__ = ["Simulation", "Simulator", "simulator_part"]

@@ -78,7 +78,6 @@ class TailSource:
     # -- service ---------------------------------------------------------------------------------
     async def start(self) -> None:
         """Start following in the background (a missing folder is waited for, not an error)."""
-        self.bus.status_providers["tail"] = self.status
         self._stop.clear()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="tail")
 

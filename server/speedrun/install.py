@@ -1,9 +1,10 @@
-"""Wiring the speedrun part into `build_bus`."""
+"""The speedrun part of `build_bus`: split rules, segments, practice, the LiveSplit bridge."""
 
 from __future__ import annotations
 
 from ..bus import Bus
 from ..config import ConfigError
+from ..parts import Part
 from ..state_view import speedrun_sections
 from .api import install_routes
 from .livesplit import LiveSplitBridge
@@ -13,12 +14,12 @@ from .segments import SegmentBook
 from .timer_service import TimerService
 
 
-def install_speedrun(bus: Bus) -> TimerService | None:
-    """Register the split rules (`[Timer]`) and the LiveSplit bridge (`[LiveSplit]`).
+def speedrun_part(bus: Bus) -> Part:
+    """The split rules (`[Timer]`) and the LiveSplit bridge (`[LiveSplit]`).
 
     Raises `ConfigError` (naming the route file, split and key) when the route cannot be used.
     """
-    service = None
+    part = Part("speedrun")
     timer = bus.config.timer
     if timer.enabled:
         try:
@@ -32,17 +33,15 @@ def install_speedrun(bus: Bus) -> TimerService | None:
         elif timer.practice_room:
             practice.set_target("room", timer.practice_room)
         service = TimerService(bus, route, book, practice)
-        bus.add(service)
-        bus.route_installers.append(install_routes(service))
-        bus.status_providers["timer"] = service.status
+        part = Part("speedrun", services=[service], listeners=[service.on_event],
+                    fact_listeners=[service.on_fact], routes=[install_routes(service)],
+                    status={"timer": service.status})
         if bus.state_channel is not None:  # segments and practice are part of the overlays' state
             bus.state_channel.sections.update(speedrun_sections(service))
     settings = bus.config.live_split
-    if settings.enabled:
-        bridge = LiveSplitBridge(settings, bus.clock)
-        bus.hub.add_listener(bridge.listener)
-        bus.add(bridge)
-        bus.status_providers["livesplit"] = bridge.status
-    else:
-        bus.status_providers["livesplit"] = lambda: {"enabled": False, "state": "disabled"}
-    return service
+    if not settings.enabled:
+        off = {"enabled": False, "state": "disabled"}
+        return part.plus(Part("livesplit", status={"livesplit": lambda: off}))
+    bridge = LiveSplitBridge(settings, bus.clock)
+    return part.plus(Part("livesplit", services=[bridge], listeners=[bridge.listener],
+                          status={"livesplit": bridge.status}))

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..bus import Bus
 from ..events import Event
-from ..facts import Fact, FactStream, RoomEntered, install_facts
+from ..facts import Fact, RoomEntered
 from .practice import PracticeTracker
 from .route import RouteSpec
 from .segments import SegmentBook
@@ -43,7 +43,6 @@ class TimerService:
         self.route = route
         self.engine = SplitEngine(route)
         self.feed = FactFeed(self.engine)
-        self.facts: FactStream = bus.facts if bus.facts is not None else install_facts(bus)
         self.book = book
         self.practice = practice
         self._own: set[int] = set()  # Seqs of the commands we published, not to be followed back
@@ -52,14 +51,10 @@ class TimerService:
         self.commands_sent = 0
 
     async def start(self) -> None:
-        self.facts.add_listener(self._on_fact)
-        self.bus.hub.add_listener(self._on_event)
         if self.route.time_interval > 0:
             self._ticker = asyncio.create_task(self._tick(), name="timer-ticks")
 
     async def stop(self) -> None:
-        self.facts.remove_listener(self._on_fact)
-        self.bus.hub.remove_listener(self._on_event)
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -67,7 +62,8 @@ class TimerService:
             self._ticker = None
         self.book.flush()
 
-    def _on_fact(self, fact: Fact) -> None:
+    def on_fact(self, fact: Fact) -> None:
+        """Fact listener: the split rules turn facts into timer commands; segments follow rooms."""
         now = self.bus.clock.monotonic()
         for command in self.feed.on_fact(fact, now):
             self._publish(command)
@@ -76,7 +72,8 @@ class TimerService:
         self.book.sync(self.engine, now)
         self.practice.on_fact(fact, now)
 
-    def _on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
+        """Hub listener: the split rules that read raw events (not facts), and manual commands."""
         if event.type in HIGH_RATE:
             return  # nothing in a route looks at per-tick state
         now = self.bus.clock.monotonic()
