@@ -28,6 +28,7 @@ from .assets import Assets
 from .hot_reload import RELOAD_EVENT, OverlayReloader
 from .registry import Overlay, Registry
 from .settings import canonical_query, resolve
+from .sizing import Size, recommended_size
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,8 @@ class OverlayPages:
         """The gallery: every overlay with a live preview, its settings form and its OBS URL."""
         overlays = self.registry.all()
         return self.env.get_template("_gallery.html.j2").render(
-            overlays=overlays, catalog=[o.to_json() for o in overlays], errors=self.registry.errors,
+            overlays=[self.describe(o) for o in overlays], catalog=[self.describe(o) for o in overlays],
+            errors=self.registry.errors,
             static=self.static_url(token), token=token or "",
         )
 
@@ -120,6 +122,13 @@ class OverlayPages:
             return error_page.page_response(request, 500, "Gallery: template error",
                                             f"{type(exc).__name__}: {exc}", template_location(exc))
         return _html(html)
+
+    def describe(self, overlay: Overlay) -> dict[str, Any]:
+        """An overlay's manifest, with its recommended size for the default settings."""
+        out = overlay.to_json()
+        size = size_for(overlay, {name: s.default for name, s in overlay.settings.items()})
+        out.update(width=size.width, height=size.height, size_basis=size.basis)
+        return out
 
     def find(self, name: str) -> Overlay | None:
         """The overlay a URL names, forgiving case (`/overlays/HP` is hp)."""
@@ -160,11 +169,12 @@ class OverlayPages:
         resolved = resolve(overlay.settings, query, overlay.name)
         canonical = canonical_query(overlay.settings, resolved.values)
         return web.json_response({"values": resolved.values, "notes": resolved.notes,
-                                  "warnings": resolved.warnings, "query": urlencode(canonical)})
+                                  "warnings": resolved.warnings, "query": urlencode(canonical),
+                                  "size": size_for(overlay, resolved.values).to_json()})
 
     async def catalog(self, request: web.Request) -> web.Response:
         """GET /api/overlays: every overlay's manifest (name, size, settings) and manifest errors."""
-        body = {"overlays": [o.to_json() for o in self.registry.all()], "errors": self.registry.errors}
+        body = {"overlays": [self.describe(o) for o in self.registry.all()], "errors": self.registry.errors}
         return web.json_response(body)
 
     async def send_test(self, request: web.Request) -> web.Response:
@@ -197,6 +207,11 @@ class OverlayPages:
 def _html(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html", charset="utf-8",
                         headers={"Cache-Control": "no-cache"})
+
+
+def size_for(overlay: Overlay, values: dict[str, Any]) -> Size:
+    """The recommended OBS size of `overlay` with these resolved settings (sizing.py)."""
+    return recommended_size(overlay.name, values, (overlay.width, overlay.height), overlay.builtin)
 
 
 def template_location(exc: BaseException) -> list[str]:

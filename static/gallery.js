@@ -158,12 +158,52 @@
             if (committed || !f.editing()) f.set(answer.values[name]);
           });
           urlInput.value = url(false);
+          showSize(answer.size);
           el.dataset.resolving = "";
           clearTimeout(timer);
           timer = setTimeout(function () { var u = previewUrl(); if (iframe.src !== u) iframe.src = u; }, 250);
         })
         .catch(function (err) { el.dataset.resolving = ""; console.warn("settings check failed", err); });
     }
+
+    // The recommended size follows the settings (overlays/sizing.py); a smaller source cuts content.
+    var sizeEl = el.querySelector(".size");
+    var srcW = el.querySelector("input.src-w");
+    var srcH = el.querySelector("input.src-h");
+    var fitNote = el.querySelector(".fit-note");
+    var recommended = { width: overlay.width, height: overlay.height, basis: overlay.size_basis };
+    function showSize(size) {
+      if (!size) return;
+      recommended = size;
+      var b = sizeEl.querySelectorAll("b");
+      b[0].textContent = size.width;
+      b[1].textContent = size.height;
+      sizeEl.title = "fits " + size.basis;
+      srcW.placeholder = size.width;
+      srcH.placeholder = size.height;
+      if (overlay.width !== size.width || overlay.height !== size.height) {
+        overlay.width = size.width;
+        overlay.height = size.height;
+        iframe.width = size.width;
+        iframe.height = size.height;
+        preview.style.setProperty("--w", size.width);
+        preview.style.setProperty("--h", size.height);
+        fit();
+      }
+      checkFit();
+    }
+    /** Warn when the source size the user has (or typed) cuts the overlay's largest content. */
+    function checkFit() {
+      var w = parseInt(srcW.value, 10), h = parseInt(srcH.value, 10);
+      var cut = [];
+      if (isFinite(w) && w < recommended.width) cut.push((recommended.width - w) + " px too narrow");
+      if (isFinite(h) && h < recommended.height) cut.push((recommended.height - h) + " px too low");
+      fitNote.textContent = cut.length ? "cuts content: " + cut.join(", ") + " (fits " + recommended.basis +
+        " at " + recommended.width + " × " + recommended.height + ")" : "";
+      el.classList.toggle("cut", cut.length > 0);
+    }
+    srcW.addEventListener("input", checkFit);
+    srcH.addEventListener("input", checkFit);
 
     var groups = {};
     overlay.settings.forEach(function (spec) {
@@ -218,6 +258,7 @@
     fit();
     urlInput.value = url(false);
     iframe.src = previewUrl();
+    update(true);  // the server's size for the defaults (and anything the browser restored)
   }
 
   document.querySelectorAll("article.card").forEach(card);

@@ -264,7 +264,9 @@ async def test_gallery_lists_every_overlay_with_preview_form_and_url(browser: An
     assert {"hp", "damage", "deaths", "boss", "room", "stats", "alerts"} <= set(names)
     url = await page.input_value("#card-hp input.url")
     assert url == f"{bus.url('http')}/overlays/hp"
-    assert await page.text_content("#card-hp .size") == "Width 720 × Height 180"
+    # the recommended size follows the settings (overlays/sizing.py: 10 masks, numbers...)
+    await page.wait_for_function("document.querySelector('#card-hp').dataset.resolving === ''")
+    assert await page.text_content("#card-hp .size") == "Width 536 × Height 164"
     await page.check("#card-hp input[name=show_numbers]")
     await page.select_option("#card-hp select[name=position]", "bottom-right")
     # the URL is the server's answer for the form (GET /api/overlays/hp/resolve)

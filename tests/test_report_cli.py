@@ -18,7 +18,7 @@ from dxbus.report.command import INSTALL_HINT
 
 def dxbus(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "dxbus.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=170)
 
 
 def report_json(*paths: Path, cwd: Path) -> dict[str, Any]:
@@ -180,6 +180,23 @@ def test_report_errors_name_what_is_wrong(tmp_path: Path) -> None:
     done = dxbus("report", tmp_path / "missing.ndjson", cwd=tmp_path)
     assert done.returncode == 2
     assert f"{tmp_path / 'missing.ndjson'}: no such file or folder" in done.stderr
+
+
+def test_report_reads_a_broken_gzip_up_to_the_break(tmp_path: Path) -> None:
+    """A gzip file that breaks off: what it holds up to there counts, the break is named."""
+    broken = tmp_path / "broken.ndjson.gz"
+    broken.write_bytes(gzip.compress(planted_session().write(tmp_path / "ok.ndjson").read_bytes())[:5000])
+    done = dxbus("report", broken, "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"dxbus report: skipped {broken}:" in done.stderr and "the file breaks off here" in done.stderr
+    assert json.loads(done.stdout)["sessions"][0]["session"]["events"] > 0
+
+
+def test_report_names_a_file_that_is_not_gzip(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ndjson.gz"
+    bad.write_bytes(b"this is not gzip\n")
+    done = dxbus("report", bad, cwd=tmp_path)
+    assert done.returncode == 2 and f"dxbus report: {bad}: cannot be read" in done.stderr
     (tmp_path / "empty").mkdir()
     done = dxbus("report", tmp_path / "empty", cwd=tmp_path)
     assert done.returncode == 2 and "no recordings in this folder" in done.stderr
@@ -189,7 +206,7 @@ def test_report_without_the_analysis_extra_says_what_to_install(tmp_path: Path) 
     path = planted_session().write(tmp_path / "s.ndjson")
     code = ("import sys; sys.modules['sklearn'] = None; from dxbus.cli import main; "
             f"sys.exit(main(['report', {str(path)!r}]))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=170)
     assert done.returncode == 2
     assert done.stderr.strip() == INSTALL_HINT
     assert "pip install 'data-export-bus[analysis]'" in done.stderr

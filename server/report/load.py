@@ -140,11 +140,14 @@ def _first(path: Path, problems: Problems) -> _File | None:
     """The file's first readable event's time and origin (None for a file with none)."""
     parse = EpochParser()
     normalizer = OriginalNormalizer()
-    with _open(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            decoded = _decode(line, f"{path}:{number}", normalizer, Problems())
-            if decoded is not None:
-                return _File(path, parse(decoded[3]), decoded[0])
+    try:
+        with _open(path) as handle:
+            for number, line in enumerate(handle, start=1):
+                decoded = _decode(line, f"{path}:{number}", normalizer, Problems())
+                if decoded is not None:
+                    return _File(path, parse(decoded[3]), decoded[0])
+    except (OSError, EOFError) as exc:  # unreadable, or not gzip after all
+        raise LoadError(f"{path}: cannot be read ({exc})") from None
     problems.bad(str(path), "no readable events")
     return None
 
@@ -167,6 +170,17 @@ def read_events(paths: Iterable[Path], problems: Problems | None = None) -> Iter
         yield from _stream(list(group), problems)
 
 
+def _numbered(handle: IO[bytes], path: Path, problems: Problems) -> Iterator[tuple[int, bytes]]:
+    """(line number, line); a file that breaks off (a truncated .gz) ends there, named as a problem:
+    what was read before still counts."""
+    number = 0
+    try:
+        for number, line in enumerate(handle, start=1):
+            yield number, line
+    except (OSError, EOFError) as exc:
+        problems.bad(f"{path}:{number + 1}", f"the file breaks off here ({exc}); the rest is missing")
+
+
 def _stream(files: list[_File], problems: Problems) -> Iterator[Event]:
     parse = EpochParser()
     seq = 0
@@ -175,8 +189,12 @@ def _stream(files: list[_File], problems: Problems) -> Iterator[Event]:
         problems.files.append(str(file.path))
         normalizer = OriginalNormalizer()
         overlapping = file.first <= last
-        with _open(file.path) as handle:
-            for number, line in enumerate(handle, start=1):
+        try:
+            handle = _open(file.path)
+        except OSError as exc:
+            raise LoadError(f"{file.path}: cannot be read ({exc})") from None
+        with handle:
+            for number, line in _numbered(handle, file.path, problems):
                 decoded = _decode(line, f"{file.path}:{number}", normalizer, problems)
                 if decoded is None:
                     continue
