@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from typing import TYPE_CHECKING, Any
 
 from obsws_python.error import OBSSDKRequestError
 
-from dxbus.clock import utc_iso
+from dxbus.backoff import Backoff
+from dxbus.clock import SystemClock, utc_iso
 from dxbus.facts import Fact
+from dxbus.outage import Outage
 from dxbus.parts import Part
 
 from . import actions
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 # Events that can change which rules apply, or carry the overlay hot-reload signal.
 OVERLAY_RELOAD = "overlay_reload"
+# Reconnects wait on real time: for a real socket, not for game time (the bus clock may be a test's).
+REAL_TIME = SystemClock()
 
 
 class ObsService:
@@ -220,8 +223,9 @@ class ObsService:
     # -- connection ------------------------------------------------------------------------
     async def _supervise(self) -> None:
         loop = asyncio.get_running_loop()
-        delay = self.section.reconnect_min_seconds
-        failures = 0
+        # One OBS on this machine: no crowd to spread, so exact waits (docs/reconnect.md).
+        backoff = Backoff(self.section.reconnect_min_seconds, self.section.reconnect_max_seconds, jitter=0)
+        outage = Outage(log)
         while True:
             try:
                 self.version = await self.link.call(self.link.connect, loop)
@@ -232,18 +236,14 @@ class ObsService:
                 log.error("%s", self.error)
                 return
             except ObsUnreachable as exc:
-                failures += 1
                 self.error = f"OBS not reachable at {self.link.url} ({exc})"
-                if failures == 1:
-                    log.warning("%s; retrying in the background (backoff up to %g s), the bus keeps serving",
-                                self.error, self.section.reconnect_max_seconds)
-                else:
-                    log.debug("%s (attempt %d)", self.error, failures)
+                outage.failed(self.error, detail=f"retrying in the background (backoff up to "
+                              f"{backoff.maximum:g} s), the bus keeps serving")
                 # Real time on purpose: this waits for a real socket, not for game time.
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self.section.reconnect_max_seconds)
+                await backoff.wait(REAL_TIME)
                 continue
-            failures, delay = 0, self.section.reconnect_min_seconds
+            backoff.reset()
+            outage.recovered()
             self._lost.clear()
             try:
                 await self._on_connected()

@@ -30,7 +30,9 @@ from urllib.parse import urlencode
 import aiohttp
 import orjson
 
+from .backoff import DEFAULT_JITTER, Backoff
 from .clock import Clock, SystemClock
+from .outage import Outage
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,7 @@ class BusClient:
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
         clock: Clock | None = None,
+        jitter: float = DEFAULT_JITTER,
     ) -> None:
         self.http_url = http_url.rstrip("/")
         self.ws_url = ws_url
@@ -117,8 +120,8 @@ class BusClient:
         self.tcp_port = tcp_port
         self.token = token
         self.types = frozenset(types) if types is not None else None
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
+        # Many clients may lose the same bus at once: the waits are spread (docs/reconnect.md).
+        self.backoff = Backoff(backoff_initial, backoff_max, jitter)
         self.clock: Clock = clock or SystemClock()
         self.handlers: dict[str, list[Handler]] = {}
         self.logger = log
@@ -244,11 +247,13 @@ class BusClient:
         """Every event from now on, in Seq order, exactly once, across reconnects, until `close()`."""
         self._closing = False
         self._closed.clear()
-        delay = self.backoff_initial
+        self.backoff.reset()
+        outage = Outage(self.logger)
         while not self._closing:
             try:
                 async for event in self._connect_once():
-                    delay = self.backoff_initial
+                    self.backoff.reset()
+                    outage.recovered("bus reachable again")
                     yield event
                 if self._closing:
                     return
@@ -257,9 +262,8 @@ class BusClient:
                 if self._closing:
                     return
                 self.failed_attempts += 1
-                self.logger.warning("bus unreachable (%s); retrying in %.1f s", exc, delay)
-            await self._pause(delay)
-            delay = min(delay * 2, self.backoff_max)
+                outage.failed(f"bus unreachable ({exc})", detail="retrying with backoff")
+            await self._pause(self.backoff.next())
 
     async def _pause(self, delay: float) -> None:
         """The backoff wait, cut short by `close()` so shutdown is prompt."""

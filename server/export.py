@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from .clock import Clock, utc_iso
 from .events import Event
 from .os_errors import describe_os_error
+from .outage import Outage
 from .parts import Part
 from .tasks import cancel_and_wait
 
@@ -73,6 +74,7 @@ class FileExport:
         self.dropped = 0
         self.error: str | None = None
         self.error_since: str | None = None
+        self._outage = Outage(log)
         self._retry_at = 0.0
         self._task: asyncio.Task[None] | None = None
         self._inflight: asyncio.Future[None] | None = None
@@ -176,9 +178,8 @@ class FileExport:
             except OSError as exc:
                 self._failed(exc)
                 return done
-            if self.error is not None:
-                log.info("file export: writing again to %s (%d events dropped meanwhile)",
-                         self.path, self.dropped)
+            if self._outage.recovered(f"file export: writing again to {self.path} "
+                                      f"({self.dropped} events dropped meanwhile)"):
                 self.error = self.error_since = None
             return done
 
@@ -238,11 +239,11 @@ class FileExport:
     def _failed(self, exc: OSError) -> None:
         """Log once per outage; the next write starts a fresh file."""
         message = describe_os_error(exc)
-        if self.error is None:
-            log.error("file export: cannot write to %s (%s); keeping up to %d events in memory "
-                      "and retrying every %.0f s", self.directory, message, self.max_buffered,
-                      self.retry_interval)
+        if not self._outage.active:
             self.error_since = utc_iso(self.clock.time())
+        self._outage.failed(f"file export: cannot write to {self.directory} ({message})", level=logging.ERROR,
+                            detail=f"keeping up to {self.max_buffered} events in memory and retrying "
+                            f"every {self.retry_interval:.0f} s")
         self.error = message
         if self._file is not None and self.size == 0 and self.path is not None:
             # Nothing reached this file (disk full at its first write): do not leave one empty file

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .atomic import atomic_write
 from .parts import Part
 
 if TYPE_CHECKING:
@@ -124,10 +125,8 @@ class FolderLock:
         """Rewrite the lock with the bound URLs (once the ports are up), so a second bus can name us."""
         if not self.held:
             return
-        tmp = self.path.with_name(self.path.name + ".tmp")
         try:
-            tmp.write_text(json.dumps(self._record()), encoding="utf-8")
-            os.replace(tmp, self.path)
+            atomic_write(self.path, json.dumps(self._record()))
         except OSError as exc:
             log.warning("lock file %s could not be updated: %s", self.path, exc)
 

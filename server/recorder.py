@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .events import Event
+from .outage import Outage
 from .tasks import cancel_and_wait
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class Recorder:
         self._buffer: list[bytes] = []
         self._file: BinaryIO | None = None
         self._task: asyncio.Task[None] | None = None
+        self._outage = Outage(log)
 
     async def start(self) -> None:
         """Open the file (creating its folder) and start writing what the listener buffers."""
@@ -71,9 +73,12 @@ class Recorder:
             self._file.flush()
             self.bytes += len(chunk)
         except OSError as exc:
-            # A full disk must not stop the bus; say so once per failure and keep serving.
+            # A full disk must not stop the bus; say so once per outage and keep serving.
             self.last_error = str(exc)
-            log.error("recording to %s failed: %s", self.path, exc)
+            self._outage.failed(f"recording to {self.path} failed: {exc}", level=logging.ERROR,
+                                detail="those events are not in the recording")
+        else:
+            self._outage.recovered(f"recording to {self.path} again")
 
     async def _flusher(self) -> None:
         while True:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import threading
 from pathlib import Path
@@ -17,8 +16,10 @@ from typing import Any
 
 import orjson
 
+from .atomic import atomic_write
 from .clock import Clock
 from .os_errors import describe_os_error
+from .outage import Outage
 from .state_model import SessionState
 from .tasks import cancel_and_wait
 
@@ -39,6 +40,7 @@ class StateStore:
         self.saved_revision = 0
         self.saves = 0
         self.last_error: str | None = None
+        self._outage = Outage(log)
         self._task: asyncio.Task[None] | None = None
         self._started = 0.0
         # A save running in a worker thread and the final save at stop must not share the temp file.
@@ -89,25 +91,18 @@ class StateStore:
         return orjson.dumps(self.state.persistent(), option=orjson.OPT_INDENT_2)
 
     def _write(self, revision: int, body: bytes) -> bool:
-        """Atomic write: temp file, fsync, rename (safe to run in a worker thread)."""
+        """Atomic, durable write (safe to run in a worker thread)."""
         with self._lock:
-            tmp = self.path.with_name(self.path.name + ".tmp")
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with open(tmp, "wb") as f:
-                    f.write(body)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
+                atomic_write(self.path, body, durable=True)  # the user cannot recreate these counters
             except OSError as exc:
                 message = describe_os_error(exc)
-                if message != self.last_error:
-                    log.error("state file %s cannot be written (%s); will retry",
-                              self.path, message)
+                self._outage.failed(f"state file {self.path} cannot be written ({message})",
+                                    level=logging.ERROR, detail="will retry")
                 self.last_error = message
                 return False
-            if self.last_error is not None:
-                log.info("state file %s written again", self.path)
+            self._outage.recovered(f"state file {self.path} written again")
             self.last_error = None
             self.saved_revision = max(self.saved_revision, revision)
             self.saves += 1

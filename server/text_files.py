@@ -21,22 +21,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import logging
 import math
 import os
 import re
-import stat
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator
 
+from dxbus.atomic import atomic_write, stale_temporaries
 from dxbus.clock import Clock
 from dxbus.config_base import Section
 from dxbus.events import Event
+from dxbus.outage import Outage
 from dxbus.parts import Part
 from dxbus.tasks import cancel_and_wait
 from dxbus.text_templates import TemplateProblem, check_template, render
@@ -109,32 +108,6 @@ class TextFilesSection(Section):
         return {**(DEFAULT_FILES if self.default_files else {}), **self.files}
 
 
-def atomic_write(path: Path, text: str, mtime: float | None = None) -> None:
-    """Replace `path` with `text` (UTF-8, no BOM) in one step; raises OSError if the replace fails.
-
-    The temporary file lives in the same folder (same file system, so `os.replace` is atomic) and is
-    removed if anything goes wrong. `mtime` stamps the new file (the bus clock's wall time).
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-        # mkstemp makes the file private (0600); a text file for OBS keeps the target's mode, or the
-        # usual 0644, so OBS running as another user (or a backup tool) can still read it.
-        try:
-            mode = stat.S_IMODE(os.stat(path).st_mode)
-        except OSError:
-            mode = 0o644
-        os.chmod(tmp, mode)
-        if mtime is not None:
-            os.utime(tmp, (mtime, mtime))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 @dataclass
 class _File:
     name: str
@@ -144,7 +117,7 @@ class _File:
     wanted: str = ""
     second: int | None = None  # whole wall second of the last write
     restamp: bool = False  # written twice within `second`: bump the mtime once it has passed
-    failures: int = 0
+    outage: Outage = field(default_factory=lambda: Outage(log))
 
 
 class TextFileWriter:
@@ -164,6 +137,7 @@ class TextFileWriter:
         self._alert: tuple[str, float] | None = None  # (message, monotonic end)
         self._task: asyncio.Task[None] | None = None
         self._directory_ok = False
+        self._folder = Outage(log)
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -174,8 +148,8 @@ class TextFileWriter:
         for item in self.files:
             with contextlib.suppress(OSError):
                 item.written = item.path.read_text(encoding="utf-8")  # unchanged files stay untouched
-            # Temporary files left by a crash mid-write (the name pattern is atomic_write's).
-            for stale in self.directory.glob(f".{glob.escape(item.name)}.*.tmp"):
+            # Temporary files left by a crash mid-write.
+            for stale in stale_temporaries(item.path):
                 with contextlib.suppress(OSError):
                     stale.unlink()
         self.flush()
@@ -228,11 +202,11 @@ class TextFileWriter:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            if self.last_error is None:
-                log.error("[TextFiles] Directory %s cannot be created (%s); retrying", self.directory,
-                          exc.strerror or exc)
+            self._folder.failed(f"[TextFiles] Directory {self.directory} cannot be created "
+                                f"({exc.strerror or exc})", level=logging.ERROR, detail="retrying")
             self.last_error = f"{self.directory}: {exc.strerror or exc}"
             return False
+        self._folder.recovered(f"[TextFiles] Directory {self.directory} created")
         self._directory_ok = True
         for item in self.files:
             item.written = None  # a new folder is empty: every file gets written again
@@ -259,13 +233,12 @@ class TextFileWriter:
             # Typically Windows: OBS or an editor has the file open. Keep it dirty; next tick retries.
             if isinstance(exc, FileNotFoundError):
                 self._directory_ok = False  # the folder was removed under us: recreate it
-            item.failures += 1
             self.last_error = f"{item.path}: {exc}"
-            if item.failures in (1, 20) or item.failures % 1000 == 0:
-                log.warning("cannot replace %s (%s); retrying", item.path, exc)
+            item.outage.failed(f"cannot replace {item.path} ({exc})", detail="retrying at every change")
             return
         item.restamp = item.second == second
-        item.written, item.second, item.failures = item.wanted, second, 0
+        item.written, item.second = item.wanted, second
+        item.outage.recovered(f"{item.path} written again")
         self.writes += 1
 
     def _touch(self, item: _File, wall: float) -> None:

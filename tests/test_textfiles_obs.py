@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from dxbus.atomic import atomic_write
 from dxbus.bus import Bus
 from dxbus.clock import ManualClock, settle
 from dxbus.config import load_config
-from dxbus.text_files import TextFileWriter, atomic_write, text_files_part
+from dxbus.text_files import TextFileWriter, text_files_part
 
 
 def plug_writer(bus: Bus) -> TextFileWriter:

@@ -24,7 +24,9 @@ import aiohttp
 import orjson
 from aiohttp import WSMsgType, web
 
+from ..backoff import Backoff
 from ..http_middleware import client_ip
+from ..outage import Outage
 from ..parts import Part
 from ..subscription import SubscriptionClosed
 from ..tasks import cancel_and_wait
@@ -122,8 +124,8 @@ class RacePusher:
         self.url = push_url(race_url, runner)
         self.runner = runner
         self.token = token
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
+        # Many runners may lose the same hub at once: the waits are spread (docs/reconnect.md).
+        self.backoff = Backoff(backoff_initial, backoff_max)
         self.connected = False
         self.connections = 0
         self.sent = 0
@@ -146,21 +148,22 @@ class RacePusher:
         self.connected = False
 
     async def _run(self) -> None:
-        delay = self.backoff_initial
+        outage = Outage(log)
         while True:
             try:
                 await self._once()
-                delay = self.backoff_initial
+                self.backoff.reset()
+                outage.recovered()
                 self.last_error = "the hub closed the connection"
             except aiohttp.WSServerHandshakeError as exc:
                 self.last_error = f"the hub refused: HTTP {exc.status}"
                 log.warning("race: %s (%s)", self.last_error, self.url)
             except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
                 self.last_error = str(exc) or type(exc).__name__
-                log.info("race: hub unreachable (%s); retrying in %.1f s", self.last_error, delay)
+                outage.failed(f"race: hub unreachable ({self.last_error}) at {self.url}", level=logging.INFO,
+                              detail="retrying with backoff")
             self.connected = False
-            await self.bus.clock.sleep(delay)
-            delay = min(delay * 2, self.backoff_max)
+            await self.backoff.wait(self.bus.clock)
 
     async def _once(self) -> None:
         assert self._session is not None

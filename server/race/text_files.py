@@ -14,9 +14,9 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..atomic import atomic_write
 from ..events import Event
 from ..os_errors import describe_os_error
-from ..text_files import atomic_write
 from .model import RACE_SPLIT, RACE_STATE
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class RaceTextFiles:
             return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.directory / name, text, self.bus.clock.time())
+            atomic_write(self.directory / name, text, mtime=self.bus.clock.time())
         except OSError as exc:
             self.last_error = describe_os_error(exc)
             log.warning("race text file: %s", self.last_error)

@@ -21,8 +21,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import aiohttp
 import orjson
 
+from ..backoff import Backoff
 from ..clock import utc_iso
 from ..events import EventError, validate
+from ..outage import Outage
 from ..tasks import cancel_and_wait
 from .original_format import OriginalNormalizer
 
@@ -62,6 +64,7 @@ class RelaySource:
         token: str | None = None,
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
+        jitter: float = 0.0,
         connect_timeout: float = 5.0,
         silence_timeout: float = 90.0,
     ) -> None:
@@ -70,8 +73,8 @@ class RelaySource:
         # wants it as a header and again in an auth message, never in the URL it ignores anyway.
         self.url, url_token = split_token(url)
         self.token = token or url_token
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
+        # One game on this machine, one relay: no crowd to spread, so exact waits (docs/reconnect.md).
+        self.backoff = Backoff(backoff_initial, backoff_max, jitter)
         self.connect_timeout = connect_timeout
         # The mod pings every 30 s even while the game is paused: this long without a frame means
         # the game hangs (or the network does) and the connection is dead.
@@ -140,34 +143,35 @@ class RelaySource:
 
     # -- connection loop -------------------------------------------------------------------------
     async def _run(self) -> None:
-        delay = self.backoff_initial
+        outage = Outage(log)
         while True:
             try:
                 await self._session_once()
                 # It was up and the game closed it: start the backoff over.
-                delay = self.backoff_initial
+                self.backoff.reset()
                 self.last_error = "connection closed by the game"
             except asyncio.CancelledError:
                 raise
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 self.last_error = _describe(exc)
                 if self.connected:
-                    delay = self.backoff_initial
+                    self.backoff.reset()
                 else:
                     self.failed_attempts += 1
             finally:
                 was_connected, self.connected = self.connected, False
                 self._ws = None
+            delay = self.backoff.next()
             if was_connected:
-                log.warning("relay: lost %s (%s); reconnecting in %.1f s", self.url, self.last_error, delay)
+                outage.recovered()  # a new outage starts: its first line is a warning again
+                outage.failed(f"relay: lost {self.url} ({self.last_error})", detail="reconnecting")
             else:
-                log.log(logging.WARNING if self.failed_attempts <= 1 else logging.DEBUG,
-                        "relay: cannot reach %s (%s); retrying in %.1f s", self.url, self.last_error, delay)
+                outage.failed(f"relay: cannot reach {self.url} ({self.last_error})",
+                              detail=f"retrying with backoff up to {self.backoff.maximum:g} s")
             self.delays.append(delay)
             self.next_retry_in = delay
             await self.bus.clock.sleep(delay)
             self.next_retry_in = None
-            delay = min(delay * 2, self.backoff_max)
 
     async def _session_once(self) -> None:
         assert self._session is not None
@@ -175,11 +179,11 @@ class RelaySource:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         # A game that is still loading may accept the connection and never answer: time it out.
-        ws = await asyncio.wait_for(
-            self._session.ws_connect(self.url, headers=headers, autoping=True,
-                                     timeout=aiohttp.ClientWSTimeout(ws_receive=self.silence_timeout,
-                                                                     ws_close=2.0)),
-            self.connect_timeout)
+        # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a stop's cancellation (tasks.py).
+        async with asyncio.timeout(self.connect_timeout):
+            ws = await self._session.ws_connect(
+                self.url, headers=headers, autoping=True,
+                timeout=aiohttp.ClientWSTimeout(ws_receive=self.silence_timeout, ws_close=2.0))
         self._ws = ws
         self.connected = True
         self.connections += 1

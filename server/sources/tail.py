@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from watchfiles import awatch
 
 from ..events import EventError
+from ..outage import Outage
 from ..tasks import cancel_and_wait
 from .ndjson_reader import BadLine, LineBuffer, decode_line
 from .original_format import OriginalNormalizer
@@ -101,6 +102,7 @@ class TailSource:
 
     # -- the loop --------------------------------------------------------------------------------
     async def _run(self) -> None:
+        outage = Outage(log)
         while not self._stop.is_set():
             try:
                 if not self.directory.is_dir():
@@ -111,7 +113,7 @@ class TailSource:
                 raise
             except Exception as exc:  # a flaky folder must not end the tail; look again shortly
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("tail %s: %s; retrying", self.directory, self.last_error)
+                outage.failed(f"tail {self.directory}: {self.last_error}", detail="retrying")
                 await self.bus.clock.sleep(self.poll_interval)
 
     async def _wait_for_directory(self) -> None:

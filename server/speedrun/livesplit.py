@@ -33,7 +33,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..backoff import Backoff
 from ..clock import Clock, SystemClock
+from ..outage import Outage
 from ..tasks import cancel_and_wait
 from .settings import LiveSplitSection
 
@@ -143,6 +145,9 @@ class LiveSplitBridge:
         self.state = "stopped"
         self.timer_phase: str | None = None
         self.last_error: str | None = None
+        # One LiveSplit on this machine: no crowd to spread, so exact waits (docs/reconnect.md).
+        self.backoff = Backoff(settings.reconnect_min_seconds, settings.reconnect_max_seconds, jitter=0)
+        self._outage = Outage(log)
         self.connects = 0
         self.sent = 0
         self.dropped = 0
@@ -204,14 +209,13 @@ class LiveSplitBridge:
 
     # -- the connection loop ------------------------------------------------------------------------
     async def _run(self) -> None:
-        delay = self.settings.reconnect_min_seconds
         while True:
             try:
                 reader, writer = await self._connect()
             except (OSError, TimeoutError, ConnectionError, ValueError) as exc:
                 self._lost(exc, "cannot connect")
             else:
-                delay = self.settings.reconnect_min_seconds
+                self.backoff.reset()
                 try:
                     await self._serve(reader, writer)
                 except (OSError, TimeoutError, ConnectionError, ValueError) as exc:
@@ -220,22 +224,23 @@ class LiveSplitBridge:
             self._expire()
             if self._queue or self._unacked:
                 # Something waits to be delivered: keep trying at the shortest interval until it expires.
-                delay = self.settings.reconnect_min_seconds
-            await self.clock.sleep(delay)
-            delay = min(delay * 2, self.settings.reconnect_max_seconds)
+                self.backoff.reset()
+            await self.backoff.wait(self.clock)
 
     def _lost(self, exc: BaseException, what: str) -> None:
         text = f"{what}: {type(exc).__name__}: {exc}".rstrip(": ")
-        if text != self.last_error or self.state == "connected":
-            log.warning("LiveSplit %s:%d %s", self.settings.host, self.settings.port, text)
+        if self.state == "connected":
+            self._outage.recovered()  # it was up: this is a new outage, worth a warning
+        self._outage.failed(f"LiveSplit {self.settings.host}:{self.settings.port} {text}")
         self.last_error = text
         self.state = "disconnected"
         self.connected_since = None
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         self.state = "connecting"
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.settings.host, self.settings.port), CONNECT_TIMEOUT)
+        # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a stop's cancellation (tasks.py).
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            reader, writer = await asyncio.open_connection(self.settings.host, self.settings.port)
         self._writer = writer
         await self._ask(reader, writer, PHASE_QUERY)  # only a getter proves someone is listening
         await self._ask(reader, writer, INDEX_QUERY)
@@ -244,6 +249,7 @@ class LiveSplitBridge:
         self.connects += 1
         self.connected_since = self.clock.monotonic()
         self.last_error = None
+        self._outage.recovered()
         log.info("LiveSplit %s:%d connected (timer %s)", self.settings.host, self.settings.port,
                  self.timer_phase)
         return reader, writer
@@ -258,7 +264,8 @@ class LiveSplitBridge:
     async def _ask(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, query: str) -> str:
         writer.write(f"{query}\r\n".encode())
         await writer.drain()
-        line = await asyncio.wait_for(reader.readline(), REPLY_TIMEOUT)
+        async with asyncio.timeout(REPLY_TIMEOUT):
+            line = await reader.readline()
         if not line:
             raise ConnectionError("LiveSplit closed the connection")
         reply = line.decode("utf-8", "replace").strip()
@@ -367,15 +374,18 @@ class TimerPortFeed:
                 await self._task
 
     async def _run(self) -> None:
-        delay = self.bridge.settings.reconnect_min_seconds
+        settings = self.bridge.settings
+        backoff = Backoff(settings.reconnect_min_seconds, settings.reconnect_max_seconds, jitter=0)
+        outage = Outage(log)
         while True:
             try:
-                reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port),
-                                                        CONNECT_TIMEOUT)
+                async with asyncio.timeout(CONNECT_TIMEOUT):
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
             except (OSError, TimeoutError) as exc:
-                log.warning("timer port %s:%d: %s", self.host, self.port, exc)
+                outage.failed(f"timer port {self.host}:{self.port}: {exc}", detail="retrying")
             else:
-                delay = self.bridge.settings.reconnect_min_seconds
+                backoff.reset()
+                outage.recovered()
                 self.connected = True
                 log.info("reading timer commands from %s:%d", self.host, self.port)
                 try:
@@ -392,8 +402,7 @@ class TimerPortFeed:
                 finally:
                     self.connected = False
                     writer.close()
-            await self.clock.sleep(delay)
-            delay = min(delay * 2, self.bridge.settings.reconnect_max_seconds)
+            await backoff.wait(self.clock)
 
 
 async def run_standalone(settings: LiveSplitSection, bus_host: str, bus_port: int, token: str = "") -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from ..atomic import atomic_write
 from ..world import World, load_world
 from .route import RouteSpec
 from .split_rules import SplitEngine
@@ -270,9 +270,7 @@ class SegmentBook:
         try:
             with self._write_lock:  # one writer at a time
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_suffix(self.path.suffix + ".tmp")
-                tmp.write_bytes(body)
-                os.replace(tmp, self.path)
+                atomic_write(self.path, body, durable=True)  # a run's bests cannot be recreated
         except OSError as exc:
             log.warning("%s: cannot write the bests file: %s", self.path, exc)
 
