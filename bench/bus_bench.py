@@ -118,11 +118,13 @@ def start_server(kind: str, tmp: Path) -> Server:
         cmd = [sys.executable, "-m", "dxbus.cli", "serve", "--config", str(config),
                "--http-port", str(http), "--ws-port", str(ws), "--tcp-port", str(free_port()),
                "--export-dir", str(folder / "DataExport")]
-        proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        log = (folder / "server.log").open("wb")  # a file, never a pipe nobody drains (it would block)
+        proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=log)
     else:
         cmd = [sys.executable, str(Path(__file__).parent / "bare_server.py"), "--mode", kind,
                "--http-port", str(http), "--tcp-port", str(tcp)]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        log = (Path(tempfile.mkdtemp(dir=tmp)) / "server.log").open("wb")
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
         ws = http
     deadline = time.monotonic() + 60
     while True:
@@ -133,8 +135,7 @@ def start_server(kind: str, tmp: Path) -> Server:
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"{kind} did not start: {err[-2000:]}")
+            raise RuntimeError(f"{kind} did not start: see {log.name}")
         time.sleep(0.1)
     return Server(kind, proc, http, ws, tcp if not kind.startswith("bus") or has_ingest() else None)
 
@@ -185,6 +186,8 @@ def fanout(server: Server, clients: int, deflate: bool, events: int) -> dict[str
         p.send("go")
         posted = p.recv()
         seen = r.recv()
+    if "error" in posted:
+        return {"value": float("nan"), "complete": False, "error": posted["error"]}
         cpu = server.cpu_seconds() - cpu
     complete = sum(seen["counts"]) == events * clients
     seconds = seen["last"] - posted["start"]

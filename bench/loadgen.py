@@ -139,7 +139,7 @@ async def _readers(host: str, port: int, clients: int, deflate: bool, latency: b
         conn.send(("error", repr(exc)))
         return
     expected: int = await loop.run_in_executor(None, conn.recv)  # events each reader should get
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and any(r.got < expected for r in readers):
         await asyncio.sleep(0.005)
     lat = [x for r in readers for x in r.latencies]
@@ -224,7 +224,11 @@ async def _poster(host: str, port: int, mode: str, params: dict[str, Any], conn:
     conn.send("ready")
     conn.recv()  # "go"
     jobs = {"single": _single, "batches": _batches, "paced": _paced}
-    result = await jobs[mode](conns, params)
+    try:
+        result = await jobs[mode](conns, params)
+    except ConnectionError as exc:  # the server hung up: report it, never leave the orchestrator waiting
+        result = {"error": repr(exc), "requests_per_s": float("nan"), "events_per_s": float("nan"),
+                  "bad": -1, "events": 0}
     conn.send(result)
     for c in conns:
         if c.transport is not None:

@@ -7,9 +7,7 @@ everything else is a `Part` (parts.py) that `build_bus` (assemble.py) plugs in, 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +21,7 @@ from .gate import Gate
 from .hub import Hub
 from .parts import Part, RouteInstaller, Service, StatusProvider
 from .sandbox import sandbox_state
+from .signals import stop_on_signals
 from .state_model import SessionState
 from .world import load_world
 
@@ -155,10 +154,9 @@ class Bus:
         """Start, wait for Ctrl+C or SIGTERM, stop (flushing exports, recordings and state)."""
         await self.start()
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
-            loop.add_signal_handler(signal.SIGTERM, stop.set)
+        undo = stop_on_signals(stop.set)  # SIGTERM; on Windows also Ctrl+Break (dxbus.signals)
         try:
             await stop.wait()
         finally:
+            undo()
             await self.stop()

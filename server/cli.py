@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dxbus.obs.commands import add_obs_arguments, add_obs_command, obs_overrides, run_obs_command
+from dxbus.obs.doctor import add_doctor_command, run_doctor
 from dxbus.overlays.scaffold import add_overlay_command, run_overlay_command
 
 from . import __version__
@@ -98,6 +99,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_report_command(commands)
     add_overlay_command(commands)
     add_race_command(commands, _add_common)
+    add_doctor_command(commands, _add_common)
 
     config = commands.add_parser(
         "config", help="check a config file and print the effective configuration",
@@ -241,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_overlay_command(args)
     if args.command == "config":
         return print_config(args)
+    if args.command == "doctor":
+        try:
+            return run_doctor(config_from_args(args), fix=args.fix, as_json=args.json)
+        except ConfigError as exc:
+            print(f"dxbus: configuration error\n{exc}", file=sys.stderr)
+            return 2
     try:
         config = config_from_args(args)
         if getattr(args, "bus", None):  # `dxbus livesplit --bus HOST:PORT`: only the bridge

@@ -20,11 +20,23 @@
       document.documentElement.dataset.race = state.race;
       render(state);
     }
-    function load() {
-      var path = raceId ? "/api/race/" + encodeURIComponent(raceId) : "/api/race";
-      fetch(DXBus.assetUrl(path)).then(function (resp) {
+    // A gallery preview shows the manifest's test board: the bus it runs on may run no race (a 404 would
+    // be a console error on every gallery visit), and a preview never shows live data it was not sent.
+    var preview = new URLSearchParams(window.location.search).get("preview") === "1";
+    function json(path) {
+      return fetch(DXBus.assetUrl(path)).then(function (resp) {
         if (!resp.ok) throw new Error("HTTP " + resp.status);
         return resp.json();
+      });
+    }
+    function load() {
+      if (preview) return;
+      // Ask the bus first whether it is a race hub: a plain bus has no /api/race (and a 404 would be
+      // a console error in OBS), the gallery's previews then show their test events only.
+      json("/api/status").then(function (status) {
+        if (!status.race || !status.race.races) throw new Error("this bus is not a race hub");
+        if (raceId && !status.race.races[raceId]) throw new Error("no race " + raceId + " here");
+        return json(raceId ? "/api/race/" + encodeURIComponent(raceId) : "/api/race");
       }).then(function (body) {
         take(raceId ? body : (body.races || [])[0]);
       }).catch(function (err) {

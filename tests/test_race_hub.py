@@ -142,8 +142,12 @@ async def test_pull_race_standings_deltas_and_a_runner_dropping_off(rig: Rig, tm
     assert " at Enter Bone Bottom" in (text / "race-test-last-split.txt").read_text()
 
 
+LEAD_ALERT = {"Alerts": {"Rules": [{"Name": "lead", "Event": "race_lead_change",
+                                   "Message": "{{ data.text }}"}]}}
+
+
 async def test_push_race_with_tokens_and_a_runner_dropping_off(rig: Rig, tmp_path: Path) -> None:
-    hub, service = await rig.hub(write_race_file(tmp_path / "cfg"))
+    hub, service = await rig.hub(write_race_file(tmp_path / "cfg"), overrides=LEAD_ALERT)
     race_url = f"{hub.url()}/api/race/test"
     for name in SEEDS:
         await rig.runner(name, {"race": race_url, "runner": name, "token": TOKENS[name]})
@@ -163,6 +167,10 @@ async def test_push_race_with_tokens_and_a_runner_dropping_off(rig: Rig, tmp_pat
     assert drop.saw_stale
     check_against_truth(rig, service.view("test"))
     assert pusher.connections == 2
+    # An alert rule on the hub's race events: "Hornet123 takes the lead" on stream.
+    alerts = [e.data.get("message") for e in hub.hub.recent(10_000) if e.type == "alert"]
+    leads = [e.data["text"] for e in hub.hub.recent(10_000) if e.type == "race_lead_change"]
+    assert alerts and alerts[0] == leads[0] and leads[0].endswith(" takes the lead")
 
 
 async def test_push_refuses_a_wrong_or_anothers_token(rig: Rig, tmp_path: Path) -> None:

@@ -32,7 +32,8 @@ async def test_recording_replays_to_the_same_state(tmp_path: Path, bus_factory) 
     live_clock = ManualClock()
     live = await bus_factory(overrides={"State": {"File": str(tmp_path / "live-state.json")}},
                              options=RunOptions(record=record), clock=live_clock)
-    simulator = Simulator(live.hub, live_clock, live.policy, seed=7, speed=8.0)
+    # Arrival-time stamps, as a live game's recording has (a demo's game time would replay at 8x).
+    simulator = Simulator(live.hub, live_clock, live.policy, seed=7, speed=8.0, game_time=False)
     await simulator.start()
     await run(live_clock)
     await simulator.stop()

@@ -98,7 +98,9 @@ def test_simulated_runs_split_right_in_order_once(seed: int) -> None:
 async def test_demo_bus_runs_the_default_route(bus_factory) -> None:
     """The simulator on a real bus (ManualClock) drives the built-in route's first splits."""
     clock = ManualClock()
-    bus = await bus_factory(options=RunOptions(simulate=True, seed=7, speed=10.0), clock=clock)
+    # At speed 10 the demo samples per game second: a ring big enough to hold the whole run.
+    bus = await bus_factory(overrides={"DataCollection": {"RingBufferSize": 1_000_000}},
+                            options=RunOptions(simulate=True, seed=7, speed=10.0), clock=clock)
     for _ in range(40):
         await clock.advance(5)  # 400 s of clock = 4000 s of game at speed 10
     commands = [e.data for e in bus.hub.recent(1000, frozenset({"timer_command"}))]

@@ -624,7 +624,9 @@ class Simulator:
         world: World | None = None,
         seed: int | None = None,
         speed: float = 1.0,
+        game_time: bool | None = None,
     ) -> None:
+        """`game_time`: stamp events with game time and sample per game second (default: above speed 1)."""
         if speed <= 0:
             raise ValueError(f"--speed must be above 0, got {speed}")
         self.hub = hub
@@ -635,6 +637,7 @@ class Simulator:
         self.sim = Simulation(world or load_world(), random.Random(self.seed), self._publish)
         self._task: asyncio.Task[None] | None = None
         self._started = 0.0
+        self._game_time = speed > 1 if game_time is None else game_time
         self._epoch: float | None = None  # wall time of game time 0, when stamping game time
 
     def _publish(self, event_type: str, data: dict[str, Any]) -> None:
@@ -643,8 +646,8 @@ class Simulator:
 
     def samples_per_tick(self, hz: int) -> int:
         """How many `player_update`s one tick publishes: `speed` (game seconds per wall second)
-        times the rate, per tick, capped by `MAX_SAMPLES_PER_SECOND`; 1 at speed 1 or below."""
-        if self.speed <= 1:
+        times the rate, per tick, capped by `MAX_SAMPLES_PER_SECOND`; 1 unless stamping game time."""
+        if not self._game_time:
             return 1
         per_second = min(self.speed * hz, max(hz, MAX_SAMPLES_PER_SECOND))
         return max(1, round(per_second / hz))
@@ -653,7 +656,7 @@ class Simulator:
         """Start playing (the first events go out at once)."""
         log.info("simulator: seed %d, speed %gx (reproduce with --seed %d)", self.seed, self.speed,
                  self.seed)
-        if self.speed > 1:
+        if self._game_time:
             self._epoch = self.clock.time()
         self.sim.begin()
         self._publish("player_update", self.sim.player_update())
