@@ -13,6 +13,9 @@ handler has written the DOM, the bare page calls it after its `textContent` writ
 `requestAnimationFrame` callback, which runs just before the browser paints that frame, records
 publish -> frame and how many frames passed since the DOM write (1 = the very next frame).
 Both clocks are this machine's wall clock; the same offset error, if any, hits every page alike.
+Overlays render server state (the state channel): for them `bus.js` calls the probe after each draw with
+the bus's send time of the newest state drawn (`server_time`, one loop iteration after the publish), so
+a burst merged into one frame counts once.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from typing import Any
 
 from dxbus.obs.commands import add_obs_arguments, add_obs_command, obs_overrides, run_obs_command
 from dxbus.obs.doctor import add_doctor_command, run_doctor
+from dxbus.overlays.scaffold import add_overlay_command, run_overlay_command
 
 from . import __version__
 from .assemble import RunOptions, build_bus
@@ -96,6 +97,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_obs_command(commands)
     add_livesplit_command(commands, _add_common)
     add_report_command(commands)
+    add_overlay_command(commands)
     add_race_command(commands, _add_common)
     add_doctor_command(commands, _add_common)
 
@@ -237,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_obs_command(args)
     if args.command == "report":
         return run_report(args)
+    if args.command == "overlay":
+        return run_overlay_command(args)
     if args.command == "config":
         return print_config(args)
     if args.command == "doctor":

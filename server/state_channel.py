@@ -7,7 +7,7 @@ comes in `?token=`). It then gets, on one socket:
   document
   (`dxbus.state_view.state_document`: `/api/state` plus `segments`, `practice` and `timers`), first on
   connect and again whenever the page asks (`{"type": "resync"}`) or fell too far behind;
-- `{"type": "state_patch", "rev": N, "base": B, "server_now": T, "changes": {key: value}}`: the
+- `{"type": "state_patch", "rev": N, "base": B, "server_now": T, "server_time": W, "changes": {...}}`: the
   top-level keys that changed since revision `B`. A page whose revision is not `B` has missed one and
   asks for a full state (`resync`);
 - the events it asked for with `types=` (damage numbers, alerts, `overlay_reload`), as the plain stream
@@ -42,6 +42,7 @@ from .security import presented_token
 from .state_model import SessionState
 from .state_view import Section, changed_keys, state_document
 from .subscription import Subscription
+from .ws_protocol import StreamRequestError, parse_query  # the stream's own URL rules
 
 if TYPE_CHECKING:
     from .bus import Bus
@@ -166,8 +167,6 @@ class StateChannel:
     # -- connections --------------------------------------------------------------------------
     async def serve(self, request: web.Request) -> web.StreamResponse:
         """Serve one state-channel connection (the caller, the stream handler, has asked the gate)."""
-        from .ws_stream import StreamRequestError, parse_query  # the stream's own query rules
-
         ws = web.WebSocketResponse(heartbeat=30.0, timeout=5.0, max_msg_size=64 * 1024)
         await ws.prepare(request)
         try:
@@ -315,6 +314,8 @@ class StateClient:
             return
         now = self.channel.bus.clock.monotonic()
         await _send(self.ws, {"type": "state_patch", "rev": feed.rev, "base": self.rev, "server_now": now,
+                              # wall clock: a page's send-to-paint latency (bench/overlay_latency.py)
+                              "server_time": self.channel.bus.clock.time(),
                               "changes": {k: feed.doc.get(k) for k in keys}})
         self.rev = feed.rev
         self.patches_sent += 1
@@ -325,7 +326,7 @@ class StateClient:
                                    "server_now": self.channel.bus.clock.monotonic(), "state": feed.doc}
         if seq is not None:
             message["seq"] = seq  # events up to here are in this state (later ones are new)
-            message["server_time"] = self.channel.bus.clock.time()  # wall clock: how old a replay is
+        message["server_time"] = self.channel.bus.clock.time()  # wall clock: how old a replay is
         await _send(self.ws, message)
         self.rev = feed.rev
         self.full_sent += 1

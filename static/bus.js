@@ -296,7 +296,9 @@
         this.snapSeq = frame.seq;
         this.restarted = restarted;
       }
-      if (typeof frame.server_time === "number") this.snapTime = frame.server_time * 1000;
+      if (typeof frame.server_time === "number" && typeof frame.seq === "number") {
+        this.snapTime = frame.server_time * 1000;
+      }
       this.state = frame.state || {};
       this.rev = frame.rev;
       this.full = true;
@@ -319,6 +321,7 @@
       this.rev = frame.rev;
       this.stats.patches += 1;
     }
+    if (typeof frame.server_time === "number") this.sentAt = frame.server_time;
     this.schedule();
   };
 
@@ -343,6 +346,8 @@
     }
     if (this.options.render) this.safe(this.options.render, this.state, info);
     this.stats.renders += 1;
+    // Latency hook (bench/overlay_latency.py): the bus's send time of the newest state drawn now.
+    if (window.__dxProbe && this.sentAt) window.__dxProbe({ type: "state", data: { _t: this.sentAt } });
     if (full) this.stats.snapshots += 1;  // counted once drawn: the page shows this state now
   };
 
