@@ -20,12 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
 from ..events import EVENT_TYPE_PATTERN, LIVE, ORIGINS, TEST, Event, EventError, validate
+from ..sources.ndjson_reader import BadLine, parse_object
 from ..sources.original_format import OriginalNormalizer, normalize_fields
 
-BOM = b"\xef\xbb\xbf"
 # A timestamp as the bus writes it (already normalized): the fast path may skip re-parsing it.
 BUS_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 PATTERNS = ("*.ndjson", "*.ndjson.gz", "*.jsonl", "*.jsonl.gz")
@@ -101,18 +99,11 @@ class _File:
 def _decode(line: bytes, where: str, normalizer: OriginalNormalizer,
             problems: Problems) -> tuple[str, str, dict[str, Any], str] | None:
     """(origin, type, data, timestamp) of one line, or None (blank, unreadable, no timestamp)."""
-    line = line.rstrip(b"\r\n")
-    if line.startswith(BOM):
-        line = line[len(BOM):]
-    if not line.strip():
+    obj = parse_object(line, where)
+    if obj is None:
         return None
-    try:
-        obj: Any = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        problems.bad(where, f"not JSON ({exc})")
-        return None
-    if not isinstance(obj, dict):
-        problems.bad(where, "a line must hold one JSON object")
+    if isinstance(obj, BadLine):
+        problems.bad(where, obj.message)
         return None
     origin = obj.get("Origin", LIVE)
     if origin not in ORIGINS:

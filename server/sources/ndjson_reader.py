@@ -42,11 +42,9 @@ class BadLine:
         return f"{self.where}: {self.message}"
 
 
-def decode_line(
-    line: bytes, where: str, normalizer: OriginalNormalizer
-) -> Record | BadLine | None:
-    """Parse one line (without its newline); None for a blank line."""
-    line = line.rstrip(b"\r")
+def parse_object(line: bytes, where: str) -> dict[str, Any] | BadLine | None:
+    """One line's JSON object (a BOM and line end allowed); None for a blank line."""
+    line = line.rstrip(b"\r\n")
     if line.startswith(BOM):
         line = line[len(BOM):]
     if not line.strip():
@@ -57,6 +55,16 @@ def decode_line(
         return BadLine(where, f"not JSON ({exc})")
     if not isinstance(obj, dict):
         return BadLine(where, "a line must hold one JSON object")
+    return obj
+
+
+def decode_line(
+    line: bytes, where: str, normalizer: OriginalNormalizer
+) -> Record | BadLine | None:
+    """Parse one line (without its newline); None for a blank line."""
+    obj = parse_object(line, where)
+    if obj is None or isinstance(obj, BadLine):
+        return obj
     wire = normalizer.normalize(obj)
     try:
         draft = validate(wire, "line")
