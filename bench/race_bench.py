@@ -45,6 +45,8 @@ from typing import Any
 
 import orjson
 
+from dxbus.clock import utc_iso
+
 RACE = "bench"
 
 
@@ -53,11 +55,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def utc_iso(epoch: float) -> str:
-    """The wire's Timestamp format, milliseconds and `Z`."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
 
 
 def epoch_of(text: bytes) -> float:
