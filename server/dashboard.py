@@ -7,6 +7,8 @@ The page is rendered with Jinja (autoescaped) and then keeps itself current from
 
 from __future__ import annotations
 
+import json
+from importlib import resources
 from typing import Any
 
 from aiohttp import web
@@ -21,14 +23,19 @@ _env = Environment(
     lstrip_blocks=True,
 )
 
+# The page's script, a linted file of its own, inlined so the dashboard needs no second request.
+_SCRIPT = resources.files("dxbus.static").joinpath("dashboard.js").read_text(encoding="utf-8")
+
 
 def render_dashboard(bus: Bus, has_ws: bool, links: list[tuple[str, str]]) -> str:
     """The dashboard HTML for the bus as it is now."""
     from .http_api import status_payload  # the same dict the page refreshes from /api/status
 
     status: dict[str, Any] = status_payload(bus)
+    # `</` cannot close the config element early: the JSON escapes every `<`.
+    config = json.dumps({"has_ws": has_ws}).replace("<", "\\u003c")
     return _env.get_template("dashboard.html.j2").render(
-        status=status, has_ws=has_ws, links=links, version=bus.version)
+        status=status, config=config, script=_SCRIPT, links=links, version=bus.version)
 
 
 def install_dashboard(app: web.Application, bus: Bus) -> None:

@@ -37,6 +37,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from .events import Event
+from .overlay_health import OverlayHealth, clean_page
 from .parts import Part
 from .security import presented_token
 from .state_model import SessionState
@@ -164,6 +165,12 @@ class StateChannel:
             await self.bus.clock.sleep(IDLE_REFRESH)
             self.changed()
 
+    def overlays(self) -> list[dict[str, object]]:
+        """`/api/status` `connected_overlays`: every connected page and what it reported."""
+        now = self.bus.clock.monotonic()
+        return [{**client.health.report(now), "feed": name}
+                for name, feed in self.feeds.items() for client in feed.clients]
+
     # -- connections --------------------------------------------------------------------------
     async def serve(self, request: web.Request) -> web.StreamResponse:
         """Serve one state-channel connection (the caller, the stream handler, has asked the gate)."""
@@ -228,6 +235,7 @@ class StateClient:
         self.include_test = include_test
         self.full_sent = 0
         self.patches_sent = 0
+        self.health = OverlayHealth(remote=request.remote, connected_at=channel.bus.clock.monotonic())
 
     async def run(self) -> None:
         """Send the first full state, then follow the feed and the events until either side closes."""
@@ -264,11 +272,16 @@ class StateClient:
         elif kind == "resync":
             self.rev = None  # the writer sends a full state next
             self.wake.set()
+        elif kind == "hello":
+            self.health.page = clean_page(msg.get("page"))
+        elif kind == "painted":
+            self.health.painted(msg.get("server_now"), self.channel.bus.clock.monotonic())
         elif kind in ("pong", "auth"):
             pass
         else:
             await _send(self.ws, {"type": "error", "error": {
-                "code": "UNKNOWN_MESSAGE", "message": "the state channel understands ping and resync"}})
+                "code": "UNKNOWN_MESSAGE",
+                "message": "the state channel understands ping, resync, hello and painted"}})
 
     async def _write_loop(self) -> None:
         limits = self.limits
@@ -344,7 +357,8 @@ def state_channel_part(bus: Bus) -> tuple[Part, StateChannel]:
     channel = StateChannel(bus)
     # fact listener: a kill settled by the pairing timer
     part = Part("state_channel", services=[channel], listeners=[channel.on_event],
-                test_listeners=[channel.on_event], fact_listeners=[channel.changed])
+                test_listeners=[channel.on_event], fact_listeners=[channel.changed],
+                status={"connected_overlays": channel.overlays})
     return part, channel
 
 

@@ -41,6 +41,7 @@
   var BACKOFF_START_MS = 250;
   var BACKOFF_MAX_MS = 5000;
   var CLOCK_JUMP_S = 5;  // a patch this much behind the page's clock reading means the clock jumped
+  var PAINT_REPORT_S = 0.25;  // at most four draw reports a second per page
 
   // -- page configuration (rendered by the server into <script id="dx-config">) -------------------
   var config = {};
@@ -238,7 +239,12 @@
       return;
     }
     this.ws = ws;
-    ws.onopen = function () { self.attempt = 0; self.framesAtPing = undefined; };
+    ws.onopen = function () {
+      self.attempt = 0;
+      self.framesAtPing = undefined;
+      // Which overlay this is, for the dashboard's list (the bus drops the token).
+      self.send({ type: "hello", page: window.location.pathname + window.location.search });
+    };
     ws.onmessage = function (e) { self.receive(e.data); };
     ws.onclose = function () {
       if (self.ws !== ws) return;
@@ -322,6 +328,7 @@
       this.stats.patches += 1;
     }
     if (typeof frame.server_time === "number") this.sentAt = frame.server_time;
+    if (typeof frame.server_now === "number") this.sentNow = frame.server_now;
     this.schedule();
   };
 
@@ -349,6 +356,17 @@
     // Latency hook (bench/overlay_latency.py): the bus's send time of the newest state drawn now.
     if (window.__dxProbe && this.sentAt) window.__dxProbe({ type: "state", data: { _t: this.sentAt } });
     if (full) this.stats.snapshots += 1;  // counted once drawn: the page shows this state now
+    this.reportPaint();
+  };
+
+  /** Tell the bus which state was just drawn (its latency figure on the dashboard), a few times a second. */
+  Client.prototype.reportPaint = function () {
+    if (typeof this.sentNow !== "number" || this.sentNow === this.reportedNow) return;
+    var now = localNow();
+    if (this.reportedAt !== undefined && now - this.reportedAt < PAINT_REPORT_S) return;
+    this.reportedAt = now;
+    this.reportedNow = this.sentNow;
+    this.send({ type: "painted", server_now: this.sentNow });
   };
 
   Client.prototype.event = function (frame) {

@@ -1,0 +1,60 @@
+"""What each connected overlay reports about itself: its page and its publish-to-paint latency.
+
+A page on the state channel says which overlay it is (`{"type": "hello", "page": "/overlays/hp?..."}`)
+and, at most a few times a second, which state it has just drawn (`{"type": "painted", "server_now": T}`,
+`T` being the bus clock reading of the message that carried that state). The bus takes
+`now - T` as that overlay's latency: from the moment the bus sent the change to the moment it heard
+that the page drew it. It is an upper bound of publish-to-paint (it includes the report's own way
+back, a fraction of a millisecond on one machine) and needs no clock shared with the page.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+SAMPLES = 256  # the latest draws per overlay the figures are made from
+PAGE_MAX = 300  # characters of a page address kept (the page sends what it likes)
+
+
+def clean_page(page: object) -> str | None:
+    """The page address a client reported, without its token; None if it is not a path."""
+    if not isinstance(page, str) or not page.startswith("/"):
+        return None
+    parts = urlsplit(page[:PAGE_MAX])
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "token"]
+    return parts.path + ("?" + urlencode(query) if query else "")
+
+
+@dataclass
+class OverlayHealth:
+    """One overlay connection's self-report."""
+
+    remote: str | None
+    connected_at: float
+    page: str | None = None
+    draws: int = 0
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+
+    def painted(self, sent: object, now: float) -> None:
+        """Record one draw of the state the bus sent at `sent` (its clock); nonsense is ignored."""
+        if not isinstance(sent, (int, float)) or isinstance(sent, bool) or not 0 <= now - sent < 3600:
+            return
+        self.draws += 1
+        self.latencies.append(now - sent)
+
+    def report(self, now: float) -> dict[str, object]:
+        """The `/api/status` entry: page, peer, age, and latency p50/p95 in milliseconds."""
+        ordered = sorted(self.latencies)
+        figures: dict[str, float | None] = {"p50": None, "p95": None}
+        if ordered:
+            figures["p50"] = round(statistics.median(ordered) * 1000, 1)
+            figures["p95"] = round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000, 1)
+        return {"page": self.page, "remote": self.remote,
+                "connected_seconds": round(now - self.connected_at, 1), "draws": self.draws,
+                "latency_ms": {**figures, "samples": len(ordered)}}
+
+
+__all__ = ["OverlayHealth", "clean_page"]

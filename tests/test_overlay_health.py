@@ -1,0 +1,79 @@
+"""Each connected overlay's self-report: its page (without the token) and its publish-to-paint latency,
+in `/api/status` and on the dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+from conftest import CHROMIUM_ARGS
+
+from dxbus.bus import Bus
+from dxbus.overlay_health import OverlayHealth, clean_page
+
+
+def test_page_loses_its_token_and_nonsense_is_dropped() -> None:
+    assert clean_page("/overlays/hp?token=s3cret&mask_size=40") == "/overlays/hp?mask_size=40"
+    assert clean_page("/overlays/hp?token=s3cret") == "/overlays/hp"
+    assert clean_page("https://evil.example/") is None and clean_page(42) is None
+    health = OverlayHealth(remote="127.0.0.1", connected_at=10.0)
+    for sent in ("1", None, True, 99.0, -5000.0):  # not a number, or not a time the bus could have sent
+        health.painted(sent, now=12.0)
+    assert health.draws == 0 and health.report(12.0)["latency_ms"] == {"p50": None, "p95": None, "samples": 0}
+    for ms in range(1, 101):
+        health.painted(12.0 - ms / 1000, now=12.0)
+    report = health.report(12.0)
+    assert report["latency_ms"] == {"p50": 50.5, "p95": 96.0, "samples": 100}
+    assert report["connected_seconds"] == 2.0 and report["draws"] == 100
+
+
+async def _overlays(session: aiohttp.ClientSession, bus: Bus) -> list[dict[str, Any]]:
+    async with session.get(bus.url() + "/api/status") as resp:
+        return list((await resp.json())["connected_overlays"])
+
+
+async def test_a_page_reports_what_it_drew_over_the_state_channel(bus: Bus) -> None:
+    async with aiohttp.ClientSession() as session, session.ws_connect(
+            bus.url() + "/ws?state=1&types=") as ws:
+        state = await ws.receive_json()
+        assert state["type"] == "state"
+        await ws.send_json({"type": "hello", "page": "/overlays/hp?token=x&scale=2"})
+        await ws.send_json({"type": "painted", "server_now": state["server_now"]})
+        await ws.send_json({"type": "ping", "id": 1})  # answered after the two above are read
+        assert (await ws.receive_json())["type"] == "pong"
+        [overlay] = await _overlays(session, bus)
+        assert overlay["page"] == "/overlays/hp?scale=2" and overlay["feed"] == "live"
+        assert overlay["draws"] == 1 and overlay["latency_ms"]["samples"] == 1
+        assert 0 <= overlay["latency_ms"]["p50"] < 10_000
+
+
+@pytest.mark.browser
+async def test_dashboard_lists_open_overlays_with_their_latency(bus: Bus, chromium_path: str) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            overlay = await browser.new_page()
+            await overlay.goto(bus.url() + "/overlays/hp")
+            await overlay.wait_for_function("document.documentElement.dataset.bus === 'live'", timeout=10_000)
+            bus.hub.emit("player_update", {"health": 7, "max_health": 10})
+            async with aiohttp.ClientSession() as session:
+                rows: list[dict[str, Any]] = []
+                for _ in range(500):  # the page reports its first draw at once; 10 s at most
+                    rows = await _overlays(session, bus)
+                    if any(o["draws"] for o in rows):
+                        break
+                    await asyncio.sleep(0.02)
+                [row] = rows
+            assert row["page"] == "/overlays/hp" and row["latency_ms"]["p50"] is not None
+            dashboard = await browser.new_page()
+            await dashboard.goto(bus.url() + "/")
+            cells = dashboard.locator('#overlays tr[data-page="/overlays/hp"] td')
+            await cells.first.wait_for(timeout=10_000)
+            texts = await cells.all_text_contents()
+            assert texts[0] == "/overlays/hp" and float(texts[2]) >= 0 and float(texts[3]) >= float(texts[2])
+        finally:
+            await browser.close()
