@@ -188,6 +188,7 @@ class AlertService:
     def summary(self) -> dict[str, Any]:
         """A short line for `/api/status`."""
         return {"enabled": self.config.enabled, "queued": len(self.queue.pending),
+                "paused": self.queue.paused,
                 "showing": self.queue.current.rule if self.queue.current else None,
                 "rules": list(self.specs)}
 

@@ -1,7 +1,8 @@
-"""The dashboard at `/`: status, live events and connected clients, in one self-contained page.
+"""The dashboard at `/`: what the stream shows, the connected overlays, status and live events.
 
-The page is rendered with Jinja (autoescaped) and then keeps itself current from the same port:
-`/api/status` every two seconds, and events from the WebSocket at `/ws` (falling back to polling
+The page is rendered with Jinja (autoescaped) and then keeps itself current from the same port: the
+session state over the state channel (`/static/bus.js`, as overlays get it), `/api/status` every two
+seconds (the overlays card, the alert queue), and events from the WebSocket at `/ws` (falling back to polling
 `/api/recent` when `/ws` is not there). The token of the page URL (`?token=`) is passed on.
 """
 
@@ -35,7 +36,8 @@ def render_dashboard(bus: Bus, has_ws: bool, links: list[tuple[str, str]]) -> st
     # `</` cannot close the config element early: the JSON escapes every `<`.
     config = json.dumps({"has_ws": has_ws}).replace("<", "\\u003c")
     return _env.get_template("dashboard.html.j2").render(
-        status=status, config=config, script=_SCRIPT, links=links, version=bus.version)
+        status=status, config=config, script=_SCRIPT, bus_js="/static/bus.js", links=links,
+        version=bus.version)
 
 
 def install_dashboard(app: web.Application, bus: Bus) -> None:

@@ -8,6 +8,7 @@
  *     render(state, info) { ... },              // the server's state, at most once per animation frame
  *     on: { combat_damage(data, ev) { ... } },  // one handler per event type ("*" for all)
  *     status(s) { ... },                        // "connecting" | "live" | "down"
+ *     quiet: true,                              // not an overlay: no hello/painted reports
  *   });
  *   DXBus.timer(state.timers.fight)             // seconds a state timer shows now (server reference)
  *
@@ -242,8 +243,9 @@
     ws.onopen = function () {
       self.attempt = 0;
       self.framesAtPing = undefined;
-      // Which overlay this is, for the dashboard's list (the bus drops the token).
-      self.send({ type: "hello", page: window.location.pathname + window.location.search });
+      // Which overlay this is, for the dashboard's list (the bus drops the token); `quiet` pages
+      // (the dashboard itself) are not overlays and stay off that list.
+      if (!self.options.quiet) self.send({ type: "hello", page: window.location.pathname + window.location.search });
     };
     ws.onmessage = function (e) { self.receive(e.data); };
     ws.onclose = function () {
@@ -361,7 +363,7 @@
 
   /** Tell the bus which state was just drawn (its latency figure on the dashboard), a few times a second. */
   Client.prototype.reportPaint = function () {
-    if (typeof this.sentNow !== "number" || this.sentNow === this.reportedNow) return;
+    if (this.options.quiet || typeof this.sentNow !== "number" || this.sentNow === this.reportedNow) return;
     var now = localNow();
     if (this.reportedAt !== undefined && now - this.reportedAt < PAINT_REPORT_S) return;
     this.reportedAt = now;

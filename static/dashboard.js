@@ -78,6 +78,44 @@
     }
   }
 
+  // -- on stream: the server's state, as the overlays get it (bus.js, not listed as an overlay) ------
+  let shown = null;
+  function renderShow() {
+    const st = shown;
+    if (!st) return;
+    const p = st.player || {}, scene = st.scene || {}, boss = st.boss || {}, deaths = st.deaths || {};
+    setText("show-hp", p.health_max ? p.health + " / " + p.health_max : "–");
+    setText("show-room", scene.area || scene.current || "–");
+    const fight = window.DXBus.formatTime(window.DXBus.timer((st.timers || {}).fight || {}), true);
+    setText("show-fight", boss.active ? boss.current + " · " + fight
+                        : boss.last_result ? "last: " + (boss.last_result.boss || "") + " · " + fight : "none");
+    setText("show-deaths", (deaths.session ?? 0) + " this session · " + (deaths.total ?? 0) + " total");
+  }
+  if (window.DXBus) {
+    window.DXBus.connect({ types: [], quiet: true, render(state) { shown = state; renderShow(); } });
+    window.DXBus.every(250, renderShow);  // the fight timer runs on the server's clock
+  }
+
+  function renderAlerts(a) {
+    if (!a || !$("show-alerts")) return;
+    setText("show-alerts", (a.showing ? "showing " + a.showing + " · " : "") + a.queued + " queued"
+                           + (a.paused ? " · paused" : ""));
+    $("alerts-pause").textContent = a.paused ? "Resume alerts" : "Pause alerts";
+    $("alerts-pause").dataset.paused = a.paused ? "1" : "";
+  }
+  async function postAlerts(path, body) {
+    try {
+      await fetch(withToken(path), { method: "POST", headers: { "Content-Type": "application/json" },
+                                     body: JSON.stringify(body || {}) });
+    } catch (err) { /* the status card shows the bus as unreachable */ }
+    refreshStatus();
+  }
+  if ($("alerts-pause")) {
+    $("alerts-pause").addEventListener("click", () => postAlerts("/api/alerts/pause",
+                                                                 { paused: !$("alerts-pause").dataset.paused }));
+    $("alerts-clear").addEventListener("click", () => postAlerts("/api/alerts/clear"));
+  }
+
   async function refreshStatus() {
     try {
       const r = await fetch(withToken("/api/status"), { cache: "no-store" });
@@ -86,6 +124,7 @@
       renderStatus(status);
       renderObs(status.obs);
       renderOverlays(status.connected_overlays);
+      renderAlerts(status.alerts);
     } catch (err) {
       setText("health-text", "unreachable"); $("health").classList.add("bad");
     }

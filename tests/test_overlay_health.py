@@ -77,3 +77,38 @@ async def test_dashboard_lists_open_overlays_with_their_latency(bus: Bus, chromi
             assert texts[0] == "/overlays/hp" and float(texts[2]) >= 0 and float(texts[3]) >= float(texts[2])
         finally:
             await browser.close()
+
+
+@pytest.mark.browser
+async def test_dashboard_shows_what_the_stream_shows_and_holds_the_alert_queue(
+        bus: Bus, chromium_path: str) -> None:
+    from playwright.async_api import async_playwright
+
+    bus.hub.emit("scene_transition", {"from_scene": "Tut_01", "to_scene": "Bone_01"})
+    bus.hub.emit("player_update", {"health_current": 4, "health_max": 9})
+    bus.hub.emit("boss_encounter", {"boss_name": "Moss Mother", "phase": "start"})
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(bus.url() + "/")
+            await page.wait_for_function("document.getElementById('show-hp').textContent === '4 / 9'",
+                                         timeout=10_000)
+            assert "Moss Mother" in (await page.text_content("#show-fight") or "")
+            assert (await page.text_content("#show-room") or "") not in ("", "–")
+            bus.hub.emit("player_death", {"location": "Bone_01"})
+            await page.wait_for_function(
+                "document.getElementById('show-deaths').textContent.startsWith('1 this session')",
+                timeout=10_000)
+            await page.click("#alerts-pause")
+            await page.wait_for_function(
+                "document.getElementById('alerts-pause').textContent === 'Resume alerts'", timeout=10_000)
+            assert bus.status_providers["alerts"]()["paused"] is True
+            await page.click("#alerts-pause")
+            await page.wait_for_function(
+                "document.getElementById('alerts-pause').textContent === 'Pause alerts'", timeout=10_000)
+            # the dashboard reads the state channel but is not an overlay
+            async with aiohttp.ClientSession() as session:
+                assert all(o["page"] != "/" for o in await _overlays(session, bus))
+        finally:
+            await browser.close()
