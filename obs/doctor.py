@@ -138,7 +138,9 @@ def check_browser(source: Source, bus: BusFacts) -> list[Finding]:
 def check_text(source: Source, bus: BusFacts) -> list[Finding]:
     """A text source reading one of our files must read one the bus writes."""
     path = _text_file(source.settings)
-    if not path or bus.text_dir is None or not source.settings.get("read_from_file", False):
+    # FreeType 2 (Linux, macOS) says `from_file`, GDI+ (Windows) `read_from_file`.
+    reads_file = source.settings.get("from_file") or source.settings.get("read_from_file")
+    if not path or bus.text_dir is None or not reads_file:
         return []
     if not Path(path).exists():
         return [Finding(source.name, f"reads {path}, which the bus does not write (see {bus.text_dir})")]

@@ -30,9 +30,9 @@ async def test_the_doctor_finds_and_fixes_planted_misconfigurations(tmp_path: Pa
                                          "width": 800, "height": 600}),
         "Fine": ("browser_source", {"url": ok.format("deaths"), "width": 800, "height": 600}),
         "Not ours": ("browser_source", {"url": "https://example.com/overlays/hp", "width": 10, "height": 10}),
-        "Deaths text": ("text_ft2_source_v2", {"read_from_file": True,
+        "Deaths text": ("text_ft2_source_v2", {"from_file": True,
                                                "text_file": str(text_dir / "deaths.txt")}),
-        "Gone text": ("text_ft2_source_v2", {"read_from_file": True, "text_file": str(text_dir / "pb.txt")}),
+        "Gone text": ("text_gdiplus_v2", {"read_from_file": True, "file": str(text_dir / "pb.txt")}),
         "Webcam": ("v4l2_input", {}),
     }, scenes={"Game": ["HP small", "Alerts mute", "Boss shutdown", "Deaths text"], "BRB": ["Fine"]})
     port = await obs.start()

@@ -8,6 +8,7 @@ Rule timing (dwell, pause) runs on a ManualClock; waits for OBS poll with a dead
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -462,3 +463,38 @@ async def test_obs_killed_and_restarted_is_reconnected_to_the_right_scene(
     await program_is(obs, "Shop Scene")
     await wait_for(lambda: "re-applied on connect" in status()["last_switches"][0]["reason"],
                    "the re-apply to be recorded")
+
+
+async def test_doctor_checks_text_sources_and_their_scenes_in_real_obs(obs: Obs, tmp_path: Path) -> None:
+    """`dxbus doctor` against the real OBS for what Debian's build has: text sources and scenes."""
+    from dxbus.obs.doctor import BusFacts, connect, examine
+
+    text_dir = tmp_path / "obs-text"
+    text_dir.mkdir()
+    (text_dir / "deaths.txt").write_text("Deaths: 3", encoding="utf-8")
+    planted = {"Doctor deaths": str(text_dir / "deaths.txt"),        # ours, and the bus writes it
+               "Doctor old file": str(text_dir / "old-pb.txt"),      # ours by folder, not written
+               "Doctor elsewhere": str(tmp_path / "notes.txt")}     # not this bus's: left alone
+    client = obs.client
+    for name, path in planted.items():
+        with contextlib.suppress(obsws.error.OBSSDKRequestError):  # left from an earlier run
+            await asyncio.to_thread(client.remove_input, name)
+        await asyncio.to_thread(client.create_input, "Scene A", name, "text_ft2_source_v2",
+                                {"from_file": True, "text_file": path}, True)
+    try:
+        send, close = await asyncio.to_thread(connect, obs.inst.host, obs.inst.port, obs.inst.password)
+        try:
+            report = await asyncio.to_thread(examine, send, BusFacts(http_port=8080, text_dir=text_dir))
+        finally:
+            close()
+        sources = {s.name: s for s in report.sources}
+        assert set(sources) >= {"Doctor deaths", "Doctor old file"} and "Doctor elsewhere" not in sources
+        assert sources["Doctor deaths"].scenes == ["Scene A"]
+        assert sources["Doctor deaths"].kind == "text_ft2_source_v2"
+        problems = {f.source: f.problem for f in report.findings}
+        assert "Doctor deaths" not in problems
+        assert "old-pb.txt" in problems["Doctor old file"] and str(text_dir) in problems["Doctor old file"]
+    finally:
+        for name in planted:
+            with contextlib.suppress(obsws.error.OBSSDKRequestError):
+                await asyncio.to_thread(client.remove_input, name)
