@@ -245,29 +245,45 @@ def add_doctor_command(commands: Any, add_common: Callable[[Any], None]) -> None
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
+class ObsUnreachable(Exception):
+    """obs-websocket did not answer (or refused the password); the message says where and what to do."""
+
+
+def facts_for(config: Any, base: Path, http_port: int | None = None) -> BusFacts:
+    """What the doctor checks OBS against, from the bus's configuration (and its bound port)."""
+    text_dir = Path(config.text_files.directory).expanduser()
+    return BusFacts(http_port=http_port or int(config.http.port), token=str(config.security.auth_token),
+                    text_dir=text_dir if text_dir.is_absolute() else base / text_dir)
+
+
+def check(config: Any, facts: BusFacts, fix: bool = False, only: Iterable[str] | None = None) -> Report:
+    """Connect to OBS ([OBS] Host, Port, Password), examine, apply the fixes when asked (blocking)."""
+    from obsws_python.error import OBSSDKError
+
+    section = config.obs
+    try:
+        send, close = connect(section.host, section.port, section.password, section.request_timeout_seconds)
+    except (OSError, OBSSDKError, TimeoutError) as exc:
+        raise ObsUnreachable(f"cannot reach OBS at {section.host}:{section.port} ([OBS] Host/Port/Password; "
+                             f"obs-websocket on in Tools > WebSocket Server Settings): {exc}") from exc
+    try:
+        report = examine(send, facts)
+        if fix:
+            apply(send, report, only)
+        return report
+    finally:
+        close()
+
+
 def run_doctor(config: Any, fix: bool = False, as_json: bool = False, base_dir: Path | None = None) -> int:
     """`dxbus doctor`: 0 when nothing is left to fix, 1 when findings remain, 2 when OBS is unreachable."""
     import json
     import sys
 
-    from obsws_python.error import OBSSDKError
-
-    base = base_dir or Path.cwd()
-    text_dir = Path(config.text_files.directory).expanduser()
-    facts = BusFacts(http_port=int(config.http.port), token=str(config.security.auth_token),
-                     text_dir=text_dir if text_dir.is_absolute() else base / text_dir)
-    section = config.obs
     try:
-        send, close = connect(section.host, section.port, section.password, section.request_timeout_seconds)
-    except (OSError, OBSSDKError, TimeoutError) as exc:
-        print(f"dxbus doctor: cannot reach OBS at {section.host}:{section.port} ([OBS] Host/Port/Password; "
-              f"obs-websocket on in Tools > WebSocket Server Settings): {exc}", file=sys.stderr)
+        report = check(config, facts_for(config, base_dir or Path.cwd()), fix)
+    except ObsUnreachable as exc:
+        print(f"dxbus doctor: {exc}", file=sys.stderr)
         return 2
-    try:
-        report = examine(send, facts)
-        if fix:
-            apply(send, report)
-    finally:
-        close()
     print(json.dumps(report.to_json(), indent=2) if as_json else format_report(report))
     return 1 if any(not f.fixed for f in report.findings) else 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dxbus.alerts.install import alerts_part
+from dxbus.obs.doctor_routes import doctor_part
 from dxbus.obs.service import obs_part
 from dxbus.overlays.routes import overlays_part
 
@@ -98,6 +99,7 @@ def build_bus(
         tcp_timer_part(bus),  # 9090: timer_command events as lines
         ingest_port_part(bus),  # [Ingest]: NDJSON events over one TCP connection (off by default)
         obs_part(bus),  # OBS scene rules (only with [OBS] Enabled or DryRun); never blocks start-up
+        doctor_part(bus),  # /api/obs/doctor: the OBS sources showing this bus, checked and fixed
         # Sources: last, after the ports, so no client misses their first events.
         sources_part(bus, options),  # replay, --tail, --relay
         race_part(bus, options),  # `dxbus race` hub (races, pullers, /api/race) or `--race` pusher

@@ -186,6 +186,38 @@
     };
   }
 
+  // -- the OBS doctor: GET /api/obs/doctor looks, POST /api/obs/doctor/fix fixes ---------------------
+  function renderDoctor(report) {
+    const sources = report.sources || [], findings = report.findings || [];
+    const open = findings.filter((f) => !f.fixed);
+    const fixed = findings.length - open.length;
+    setText("doctor-summary", sources.length + " source(s) show this bus · "
+            + (open.length ? open.length + " problem(s)" : "no problems") + (fixed ? " · " + fixed + " fixed" : ""));
+    const list = $("doctor-findings");
+    list.replaceChildren();
+    for (const f of findings) {
+      const li = document.createElement("li");
+      li.className = f.fixed ? "fixed" : f.fix && Object.keys(f.fix).length ? "fixable" : "by-hand";
+      li.textContent = f.source + ": " + f.problem
+        + (f.fixed ? " (fixed)" : li.className === "fixable" ? " (fixable)" : " (fix by hand)");
+      list.append(li);
+    }
+    $("doctor-fix").hidden = !open.some((f) => f.fix && Object.keys(f.fix).length);
+  }
+  async function doctor(fix) {
+    setText("doctor-summary", fix ? "fixing…" : "asking OBS…");
+    try {
+      const r = await fetch(withToken(fix ? "/api/obs/doctor/fix" : "/api/obs/doctor"),
+                            fix ? { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" }
+                                : { cache: "no-store" });
+      const body = await r.json();
+      if (r.ok) renderDoctor(body);
+      else setText("doctor-summary", (body.error || {}).message || "HTTP " + r.status);
+    } catch (err) { setText("doctor-summary", "bus unreachable"); }
+  }
+  $("doctor-check").addEventListener("click", () => doctor(false));
+  $("doctor-fix").addEventListener("click", () => doctor(true));
+
   // Test alert: POST /api/alerts/test with the chosen rule (the alerts overlay shows and plays it).
   if ($("alert-test")) $("alert-test").addEventListener("click", async () => {
     try {

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 from fakes.obs_websocket import FakeObs
 
 from dxbus.obs.doctor import BusFacts, apply, connect, examine, format_report
@@ -92,3 +94,43 @@ async def test_dxbus_doctor_fix_on_the_command_line(tmp_path: Path, capsys) -> N
     config.write_text("[OBS]\nHost = \"127.0.0.1\"\nPort = 1\n")  # nothing listens there
     assert await asyncio.to_thread(main, ["doctor", "--config", str(config)]) == 2
     assert "cannot reach OBS at 127.0.0.1:1" in capsys.readouterr().err
+
+
+async def test_the_dashboard_doctor_panel_checks_and_fixes(bus_factory: Any, chromium_path: str) -> None:
+    from conftest import CHROMIUM_ARGS
+    from playwright.async_api import async_playwright
+
+    obs = FakeObs(inputs={}, scenes={"Game": ["HP small", "Fine"]})
+    port = await obs.start()
+    try:
+        bus = await bus_factory(overrides={"OBS": {"Host": "127.0.0.1", "Port": port}})
+        here = f"http://127.0.0.1:{bus.ports['http']}/overlays/"
+        obs.inputs["HP small"] = ("browser_source", {"url": here + "hp?mask_size=72&show_numbers=1",
+                                                     "width": 720, "height": 180})
+        obs.inputs["Fine"] = ("browser_source", {"url": here + "deaths", "width": 800, "height": 600})
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page()
+                await page.goto(bus.url() + "/")
+                await page.click("#doctor-check")
+                finding = page.locator("#doctor-findings li.fixable")
+                await finding.wait_for(timeout=10_000)
+                assert (await finding.text_content() or "").startswith("HP small: 720x180 cuts content")
+                summary = await page.text_content("#doctor-summary") or ""
+                assert "2 source(s) show this bus · 1 problem(s)" in summary
+                await page.click("#doctor-fix")
+                await page.locator("#doctor-findings li.fixed").wait_for(timeout=10_000)
+                assert "no problems · 1 fixed" in (await page.text_content("#doctor-summary") or "")
+                assert await page.is_hidden("#doctor-fix")
+            finally:
+                await browser.close()
+        assert obs.inputs["HP small"][1]["width"] == 952 and ("HP small", "refreshnocache") in obs.pressed
+        async with aiohttp.ClientSession() as http, http.post(
+                bus.url() + "/api/obs/doctor/fix", json={"sources": "HP small"}) as resp:
+            assert resp.status == 400 and (await resp.json())["error"]["parameter"] == "sources"
+    finally:
+        await obs.stop()
+    async with aiohttp.ClientSession() as http, http.get(bus.url() + "/api/obs/doctor") as resp:
+        assert resp.status == 503  # OBS gone: one clear answer, the bus keeps serving
+        assert f"cannot reach OBS at 127.0.0.1:{port}" in (await resp.json())["error"]["message"]
