@@ -1,6 +1,7 @@
 """What each connected overlay reports about itself: its page and its publish-to-paint latency.
 
-A page on the state channel says which overlay it is (`{"type": "hello", "page": "/overlays/hp?..."}`)
+A page on the state channel says which overlay it is and how its settings were corrected
+(`{"type": "hello", "page": "/overlays/hp?...", "warnings": [...]}`)
 and, at most a few times a second, which state it has just drawn (`{"type": "painted", "server_now": T}`,
 `T` being the bus clock reading of the message that carried that state). The bus takes
 `now - T` as that overlay's latency: from the moment the bus sent the change to the moment it heard
@@ -17,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 SAMPLES = 256  # the latest draws per overlay the figures are made from
 PAGE_MAX = 300  # characters of a page address kept (the page sends what it likes)
+WARNINGS_MAX = 10  # settings warnings kept per page (each clipped to PAGE_MAX)
 
 
 def clean_page(page: object) -> str | None:
@@ -36,7 +38,14 @@ class OverlayHealth:
     connected_at: float
     page: str | None = None
     draws: int = 0
+    warnings: list[str] = field(default_factory=list)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+
+    def hello(self, page: object, warnings: object) -> None:
+        """The page said which overlay it is and what its settings warnings are."""
+        self.page = clean_page(page)
+        items = warnings if isinstance(warnings, list) else []
+        self.warnings = [w[:PAGE_MAX] for w in items[:WARNINGS_MAX] if isinstance(w, str)]
 
     def painted(self, sent: object, now: float) -> None:
         """Record one draw of the state the bus sent at `sent` (its clock); nonsense is ignored."""
@@ -54,6 +63,7 @@ class OverlayHealth:
             figures["p95"] = round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000, 1)
         return {"page": self.page, "remote": self.remote,
                 "connected_seconds": round(now - self.connected_at, 1), "draws": self.draws,
+                "warnings": list(self.warnings),
                 "latency_ms": {**figures, "samples": len(ordered)}}
 
 

@@ -37,7 +37,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from .events import Event
-from .overlay_health import OverlayHealth, clean_page
+from .overlay_health import OverlayHealth
 from .parts import Part
 from .security import presented_token
 from .state_model import SessionState
@@ -273,7 +273,7 @@ class StateClient:
             self.rev = None  # the writer sends a full state next
             self.wake.set()
         elif kind == "hello":
-            self.health.page = clean_page(msg.get("page"))
+            self.health.hello(msg.get("page"), msg.get("warnings"))
         elif kind == "painted":
             self.health.painted(msg.get("server_now"), self.channel.bus.clock.monotonic())
         elif kind in ("pong", "auth"):

@@ -245,7 +245,11 @@
       self.framesAtPing = undefined;
       // Which overlay this is, for the dashboard's list (the bus drops the token); `quiet` pages
       // (the dashboard itself) are not overlays and stay off that list.
-      if (!self.options.quiet) self.send({ type: "hello", page: window.location.pathname + window.location.search });
+      // Its settings warnings go along, so the dashboard shows them and not only this page's console.
+      if (!self.options.quiet) {
+        self.send({ type: "hello", page: window.location.pathname + window.location.search,
+                    warnings: config.warnings || [] });
+      }
     };
     ws.onmessage = function (e) { self.receive(e.data); };
     ws.onclose = function () {

@@ -67,7 +67,13 @@
       const lat = o.latency_ms || {};
       const ms = (v) => (typeof v === "number" ? v.toFixed(1) : "–");
       tr.dataset.page = o.page || "";
-      tr.append(cell((o.page || "(unknown page)") + (o.feed === "test" ? " (preview)" : "")),
+      const name = cell((o.page || "(unknown page)") + (o.feed === "test" ? " (preview)" : ""));
+      for (const w of o.warnings || []) {
+        const note = document.createElement("div");
+        note.className = "warning"; note.textContent = "⚠ " + w;
+        name.append(note);
+      }
+      tr.append(name,
                 cell(o.remote || ""), cell(ms(lat.p50), "num"), cell(ms(lat.p95), "num"),
                 cell(o.draws ?? 0, "num"));
       body.append(tr);

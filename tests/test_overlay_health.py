@@ -57,7 +57,7 @@ async def test_dashboard_lists_open_overlays_with_their_latency(bus: Bus, chromi
         browser = await p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
             overlay = await browser.new_page()
-            await overlay.goto(bus.url() + "/overlays/hp")
+            await overlay.goto(bus.url() + "/overlays/hp?mask_size=500")
             await overlay.wait_for_function("document.documentElement.dataset.bus === 'live'", timeout=10_000)
             bus.hub.emit("player_update", {"health": 7, "max_health": 10})
             async with aiohttp.ClientSession() as session:
@@ -68,13 +68,15 @@ async def test_dashboard_lists_open_overlays_with_their_latency(bus: Bus, chromi
                         break
                     await asyncio.sleep(0.02)
                 [row] = rows
-            assert row["page"] == "/overlays/hp" and row["latency_ms"]["p50"] is not None
+            assert row["page"] == "/overlays/hp?mask_size=500" and row["latency_ms"]["p50"] is not None
+            assert any("mask_size" in w for w in row["warnings"])  # shown where the streamer looks
             dashboard = await browser.new_page()
             await dashboard.goto(bus.url() + "/")
-            cells = dashboard.locator('#overlays tr[data-page="/overlays/hp"] td')
+            cells = dashboard.locator('#overlays tr[data-page="/overlays/hp?mask_size=500"] td')
             await cells.first.wait_for(timeout=10_000)
             texts = await cells.all_text_contents()
-            assert texts[0] == "/overlays/hp" and float(texts[2]) >= 0 and float(texts[3]) >= float(texts[2])
+            assert texts[0].startswith("/overlays/hp?mask_size=500⚠ ") and "mask_size" in texts[0][20:]
+            assert float(texts[2]) >= 0 and float(texts[3]) >= float(texts[2])
         finally:
             await browser.close()
 
