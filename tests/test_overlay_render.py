@@ -307,8 +307,9 @@ async def test_boss_timer_follows_the_page_clock(browser: Any, buses: BusMaker) 
     await eventually(lambda: drawn(page, "document.getElementById('boss').classList.contains('active')"),
                      what="the fight to start")
     # (under 40 s in all: two keep-alive pings in a frozen page would count as a dead socket)
-    # (the text is redrawn every 250 ms of the page's clock: 19.1 s shows 0:19 whatever the phase)
-    await page.clock.run_for(19_100)
+    # (the text is redrawn every 250 ms of the page's clock, in a phase set by real time before the
+    # clock paused: after 19.4 s the last redraw was at 19.15 s or later, so it shows 0:19 in any phase)
+    await page.clock.run_for(19_400)
     assert await page.text_content("#boss-timer") == "0:19"
     await bus.clock.advance(19.4)  # type: ignore[attr-defined]
     bus.hub.emit("boss_defeated", {"boss_name": "Lace"})  # no time in the event: the bus clock's
