@@ -43,7 +43,12 @@ async def trickle(host: str, port: int, head: bytes, pace: float = 0.05) -> tupl
 
     attacker = asyncio.create_task(dribble())
     try:
-        reply = await asyncio.wait_for(reader.read(1), 20)
+        try:
+            reply = await asyncio.wait_for(reader.read(1), 20)
+        except ConnectionResetError:
+            # Closing a socket with the attacker's unread bytes in its buffer makes the kernel send RST
+            # rather than FIN; either way the server hung up.
+            reply = b""
         elapsed = loop.time() - started
         if reply:  # an answer: read the rest of it
             reply += await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
