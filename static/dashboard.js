@@ -108,6 +108,9 @@
                            + (a.paused ? " · paused" : ""));
     $("alerts-pause").textContent = a.paused ? "Resume alerts" : "Pause alerts";
     $("alerts-pause").dataset.paused = a.paused ? "1" : "";
+    $("alerts-skip").disabled = !a.showing;
+    $("alerts-replay").disabled = !a.last_shown;
+    $("alerts-replay").title = a.last_shown ? "Show " + a.last_shown + " again" : "Nothing shown yet";
   }
   async function postAlerts(path, body) {
     try {
@@ -120,6 +123,8 @@
     $("alerts-pause").addEventListener("click", () => postAlerts("/api/alerts/pause",
                                                                  { paused: !$("alerts-pause").dataset.paused }));
     $("alerts-clear").addEventListener("click", () => postAlerts("/api/alerts/clear"));
+    $("alerts-skip").addEventListener("click", () => postAlerts("/api/alerts/skip"));
+    $("alerts-replay").addEventListener("click", () => postAlerts("/api/alerts/replay", { count: 1 }));
   }
 
   async function refreshStatus() {
