@@ -24,7 +24,6 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,18 +37,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 import loadgen
+from loadgen import free_port
 
 HOST = "127.0.0.1"
 CTX = mp.get_context("spawn")
 
 
 # -- servers ----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Server:
     """A server process and where to reach it."""
