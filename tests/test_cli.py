@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from dxbus_process import dxbus_process
 
+from dxbus.assemble import apart
 from dxbus.cli import main
 from dxbus.config import ConfigError, load_config
+from dxbus.events import DEMO
+from dxbus.folder_lock import LOCK_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 EPHEMERAL = ["--http-port", "0", "--ws-port", "0", "--tcp-port", "0"]
@@ -52,9 +55,16 @@ def test_timer_reset_as_one_table_is_one_condition(tmp_path: Path) -> None:
     assert [c.menu for c in route.reset] == [True] and [c.new_game for c in route.start] == [True]
 
 
-def test_splits_file_is_ignored_by_git() -> None:
-    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
-    assert "/dxbus-splits.json" in ignored and "/dxbus-state.json" in ignored
+def test_the_files_dxbus_writes_are_ignored_by_git() -> None:
+    """Everything `dxbus serve` or `dxbus demo` run in the checkout writes there by default."""
+    ignored = set((ROOT / ".gitignore").read_text(encoding="utf-8").split())
+    config = load_config(None)
+    files = [config.state.file, config.timer.bests_file, LOCK_NAME]
+    files += [apart(name, DEMO) for name in (config.state.file, config.timer.bests_file)]
+    folders = [config.file_export.directory, config.text_files.directory]
+    assert "/dxbus-splits.json" in ignored and "/dxbus-demo-splits.json" in ignored
+    assert {f"/{name}" for name in files} <= ignored
+    assert {f"/{name}/" for name in folders} <= ignored
 
 
 def test_a_busy_port_held_by_dxbus_says_it_is_already_running(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -18,14 +19,29 @@ from waiting import wait_until
 from dxbus.client import BusClient, BusEvent
 
 
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
+@pytest.fixture
+def free_ports() -> Iterator[Callable[[int], list[int]]]:
+    """`free_ports(n)`: n ports kept for this test until it ends.
+
+    A bus restarted on the same ports needs them chosen in advance, but a port picked and let go is
+    anyone's while a cold `dxbus serve` starts (tens of seconds under load): a connect elsewhere on
+    the machine may take it as its local port. So each stays bound, with SO_REUSEADDR and never
+    listening: nothing else gets it, and the bus (which binds with SO_REUSEADDR, as asyncio does on
+    POSIX) can still listen on it, and again after a restart. Nobody listens there meanwhile.
+    """
+    held: list[socket.socket] = []
+
+    def take(n: int) -> list[int]:
+        for _ in range(n):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", 0))
+            held.append(sock)
+        return [sock.getsockname()[1] for sock in held[-n:]]
+
+    yield take
+    for sock in held:
+        sock.close()
 
 
 class Collector:
@@ -86,7 +102,7 @@ async def test_handlers_publish_and_typed_events(bus) -> None:
     await asyncio.wait_for(runner, 5)
 
 
-async def test_resume_after_the_ports_restart(bus_factory) -> None:
+async def test_resume_after_the_ports_restart(bus_factory, free_ports) -> None:
     http, ws, tcp = free_ports(3)
     bus = await bus_factory(overrides={"HTTP": {"Port": http}, "WebSocket": {"Port": ws},
                                        "TCP": {"Port": tcp}}, ephemeral=False)
@@ -109,21 +125,23 @@ async def test_resume_after_the_ports_restart(bus_factory) -> None:
 
 
 @pytest.fixture
-def bus_process(tmp_path: Path):
+def bus_process(tmp_path: Path, free_ports: Callable[[int], list[int]]):
     """`dxbus serve` in a subprocess on chosen ports; `start()` again after `kill()` to restart it."""
     ports = free_ports(3)
     procs: list[subprocess.Popen] = []
+    log = tmp_path / "serve.log"  # both runs' stderr
 
     class Proc:
         http = f"http://127.0.0.1:{ports[0]}"
         ws = f"ws://127.0.0.1:{ports[1]}"
 
         def start(self) -> None:
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "dxbus.cli", "serve", "--http-port", str(ports[0]),
-                 "--ws-port", str(ports[1]), "--tcp-port", str(ports[2])],
-                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"}))
+            with log.open("ab") as stderr:
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "dxbus.cli", "serve", "--http-port", str(ports[0]),
+                     "--ws-port", str(ports[1]), "--tcp-port", str(ports[2])],
+                    cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=stderr,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"}))
 
         def kill(self) -> None:
             procs[-1].send_signal(signal.SIGKILL)
@@ -135,6 +153,9 @@ def bus_process(tmp_path: Path):
             deadline = asyncio.get_running_loop().time() + 120
             async with aiohttp.ClientSession() as session:
                 while asyncio.get_running_loop().time() < deadline:
+                    if procs[-1].poll() is not None:  # it will not come up: say why at once
+                        raise AssertionError(f"dxbus serve exited ({procs[-1].returncode}):\n"
+                                             + log.read_text(errors="replace"))
                     with contextlib.suppress(aiohttp.ClientError):
                         async with session.get(f"{self.http}/api/status") as resp:
                             if resp.status == 200:
@@ -174,7 +195,7 @@ async def test_exactly_once_across_a_bus_process_restart(bus_process) -> None:
     await got.stop()
 
 
-async def test_close_interrupts_the_backoff() -> None:
+async def test_close_interrupts_the_backoff(free_ports) -> None:
     (port,) = free_ports(1)
     client = BusClient(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", backoff_initial=30)
     got = Collector(client)

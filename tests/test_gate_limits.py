@@ -25,38 +25,56 @@ from dxbus.bus import Bus
 DEATH = {"EventType": "player_death", "Data": {"location": "Bone_01"}}
 
 
+def _complete(reply: bytes) -> bool:
+    """Whether `reply` holds a whole HTTP response (its head and Content-Length bytes of body)."""
+    head, found, body = reply.partition(b"\r\n\r\n")
+    match = re.search(rb"Content-Length: (\d+)", head)
+    return bool(found) and match is not None and len(body) >= int(match.group(1))
+
+
 async def trickle(host: str, port: int, head: bytes, pace: float = 0.05) -> tuple[float, bytes]:
     """Send `head` then one more byte every `pace` s, as slowloris does, until the server answers or
-    hangs up; returns how long until then, and all it said."""
+    hangs up; returns how long until then (from the connect), and all it said.
+
+    A plain socket, not a StreamReader: the server closing with the attacker's bytes unread makes the
+    kernel send RST, and a StreamReader that sees the reset (or a failed write of the next byte)
+    raises it even for an answer already in its buffer. The socket hands out what arrived first.
+    """
     loop = asyncio.get_running_loop()
-    reader, writer = await asyncio.open_connection(host, port)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    # The server's timer starts when it accepts, which can be well before this task runs again after
+    # connecting (a loaded loop): counted from before the connect, a cut-off is never seen early.
     started = loop.time()
-    writer.write(head)
-    reply = b""
+    await loop.sock_connect(sock, (host, port))
+    await loop.sock_sendall(sock, head)
 
     async def dribble() -> None:
-        with contextlib.suppress(ConnectionError):
+        with contextlib.suppress(OSError):
             while True:
-                writer.write(b"X")
-                await writer.drain()
                 await asyncio.sleep(pace)  # the attacker's pace, not a wait for the server's timer
+                await loop.sock_sendall(sock, b"X")
 
     attacker = asyncio.create_task(dribble())
+    reply, elapsed = b"", None
     try:
-        try:
-            reply = await asyncio.wait_for(reader.read(1), 20)
-        except ConnectionResetError:
-            # Closing a socket with the attacker's unread bytes in its buffer makes the kernel send RST
-            # rather than FIN; either way the server hung up.
-            reply = b""
-        elapsed = loop.time() - started
-        if reply:  # an answer: read the rest of it
-            reply += await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-            length = int(re.search(rb"Content-Length: (\d+)", reply).group(1))  # type: ignore[union-attr]
-            reply += await asyncio.wait_for(reader.readexactly(length), 5)
+        async with asyncio.timeout(20):
+            while not _complete(reply):
+                try:
+                    chunk = await loop.sock_recv(sock, 65536)
+                except ConnectionResetError:
+                    chunk = b""  # either way the server hung up
+                if elapsed is None:
+                    elapsed = loop.time() - started
+                if not chunk:
+                    break
+                reply += chunk
     finally:
         attacker.cancel()
-        writer.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await attacker
+        sock.close()
+    assert elapsed is not None
     return elapsed, reply
 
 

@@ -337,8 +337,17 @@ async def test_creating_a_missing_scene_reapplies_the_rules(bus_factory: Any, ob
     await wait_for(lambda: bus.status_providers["obs"]()["last_switches"], "the failed switch")
     assert await obs.program() == "Gameplay"
     await asyncio.to_thread(obs.client.create_scene, "Late Scene")  # the streamer adds it
-    await program_is(obs, "Late Scene")
-    assert bus.status_providers["obs"]()["missing_scenes"] == []
+    # The re-apply waits for OBS's SceneListChanged, which OBS sends from its UI thread: slower than a
+    # plain switch on a loaded machine, so a longer deadline than program_is's 8 s.
+    await program_is(obs, "Late Scene", timeout=20)
+    # What OBS shows can run ahead of what the bus has processed: wait for the bus's own record of the
+    # switch, which also proves it was the re-apply (not OBS picking the new scene by itself).
+    status = bus.status_providers["obs"]
+    await wait_for(lambda: status()["program_scene"] == "Late Scene" and status()["pending"] is None
+                   and "its scene was created in OBS" in status()["last_switches"][0]["reason"],
+                   "the bus to record the re-apply")
+    assert status()["last_switches"][0]["outcome"] == "switched"
+    assert status()["missing_scenes"] == []
 
 
 async def http_status(bus: Any) -> dict:

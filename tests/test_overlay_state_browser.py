@@ -142,9 +142,14 @@ async def test_a_timer_freezes_and_is_marked_stale_while_the_bus_is_down(
     ports = dict(bus.ports)
     clock = bus.clock
     assert isinstance(clock, ManualClock)
+    # A page shows its last redraw: up to 50 ms old (boss) or 250 ms (room), in a phase that depends on
+    # how many 20 ms steps the first state took to arrive. So each reading sits where any redraw in that
+    # window shows the same text: the fight at 12.05 to 12.07 s (12.00 to 12.07: "0:12.0"), the room
+    # entered 0.5 s before the fight (12.30 to 12.57: "0:12").
     bus.hub.emit("scene_transition", {"from_scene": "Tut_01", "to_scene": "Bonetown"})
+    await clock.advance(0.5)
     bus.hub.emit("boss_encounter", {"boss_name": "Lace", "phase": "start"})
-    await clock.advance(10.05)  # (+2 s on the page: 12.0 to 12.09 with the 50 ms redraw)
+    await clock.advance(10.05)  # +2 s on the page, and up to one 20 ms step after the state arrived
     boss = await open_paused(browser, bus, "boss")
     room = await open_paused(browser, bus, "room")
     await boss.clock.run_for(2000)
@@ -157,6 +162,9 @@ async def test_a_timer_freezes_and_is_marked_stale_while_the_bus_is_down(
     for page in (boss, room):
         await until(page, "document.documentElement.dataset.bus === 'down' "
                           "&& document.documentElement.classList.contains('dx-stale')")
+        # Marked stale at once, but the frozen time is drawn at the next frame or redraw: until then
+        # the page shows its last live redraw (up to 250 ms older). Read what it shows once frozen.
+        await page.clock.run_for(300)
     frozen_boss, frozen_room = await text(boss, "#boss-timer"), await text(room, "#room-time")
     await boss.clock.run_for(15_000)  # the page's time goes on; its timers do not
     await room.clock.run_for(15_000)
