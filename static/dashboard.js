@@ -58,6 +58,14 @@
     }
   }
 
+  // How long ago a page last drew, from the server's `painted_ago` seconds.
+  function paintedAgo(seconds) {
+    if (typeof seconds !== "number") return "not yet";
+    if (seconds < 60) return "painted " + Math.round(seconds) + " s ago";
+    if (seconds < 3600) return "painted " + Math.floor(seconds / 60) + " min ago";
+    return "painted " + Math.floor(seconds / 3600) + " h ago";
+  }
+
   // Every overlay page on the state channel, with its own publish-to-paint figures (p50 / p95).
   function renderOverlays(overlays) {
     const body = $("overlays");
@@ -73,14 +81,19 @@
         note.className = "warning"; note.textContent = "⚠ " + w;
         name.append(note);
       }
+      // Stale: loaded before its template, script or settings changed (the server compares versions).
+      const version = o.stale === true ? cell("stale: refresh it", "stale")
+                    : o.stale === false ? cell("current", "current") : cell("–", "muted");
+      version.title = o.version ? "page " + o.version + (o.current_version ? " · now " + o.current_version : "") : "";
       tr.append(name,
                 cell(o.remote || ""), cell(ms(lat.p50), "num"), cell(ms(lat.p95), "num"),
-                cell(o.draws ?? 0, "num"));
+                cell(o.draws ?? 0, "num"), version, cell(paintedAgo(o.painted_ago), "painted"));
+      tr.classList.toggle("stale", o.stale === true);
       body.append(tr);
     }
     if (!body.children.length) {
       const tr = document.createElement("tr"); const td = cell("no overlay connected", "muted");
-      td.colSpan = 5; tr.append(td); body.append(tr);
+      td.colSpan = 7; tr.append(td); body.append(tr);
     }
   }
 
@@ -108,6 +121,9 @@
                            + (a.paused ? " · paused" : ""));
     $("alerts-pause").textContent = a.paused ? "Resume alerts" : "Pause alerts";
     $("alerts-pause").dataset.paused = a.paused ? "1" : "";
+    $("alerts-skip").disabled = !a.showing;
+    $("alerts-replay").disabled = !a.last_shown;
+    $("alerts-replay").title = a.last_shown ? "Show " + a.last_shown + " again" : "Nothing shown yet";
   }
   async function postAlerts(path, body) {
     try {
@@ -120,6 +136,8 @@
     $("alerts-pause").addEventListener("click", () => postAlerts("/api/alerts/pause",
                                                                  { paused: !$("alerts-pause").dataset.paused }));
     $("alerts-clear").addEventListener("click", () => postAlerts("/api/alerts/clear"));
+    $("alerts-skip").addEventListener("click", () => postAlerts("/api/alerts/skip"));
+    $("alerts-replay").addEventListener("click", () => postAlerts("/api/alerts/replay", { count: 1 }));
   }
 
   async function refreshStatus() {
