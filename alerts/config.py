@@ -40,6 +40,8 @@ Priority = Annotated[int, Field(ge=0, le=100)]
 StalePolicy = Literal["keep", "drop", "merge"]
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 STYLE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+# The icons shipped in `static/alerts/icons/<name>.svg`; "" shows none.
+ICONS = ("generic", "death", "boss", "low-health", "item", "milestone", "perfect", "speed", "area")
 
 
 def _template(value: str | None) -> str | None:
@@ -48,6 +50,12 @@ def _template(value: str | None) -> str | None:
             check_template(value)
         except TemplateProblem as exc:
             raise ValueError(str(exc)) from None
+    return value
+
+
+def _icon(value: str | None) -> str | None:
+    if value is not None and value != "" and value not in ICONS:
+        raise ValueError(f"{value!r} is not a built-in icon (one of {', '.join(ICONS)}, or \"\" for none)")
     return value
 
 
@@ -65,15 +73,19 @@ class Variation(Section):
     """
 
     conditions: list[Condition] = Field(default_factory=list)
+    title: str | None = None
     message: str | None = None
     merge_message: str | None = None
+    icon: str | None = None
+    image: str | None = None
     sound: str | None = None
     volume: Volume | None = None
     duration: Annotated[float, Field(gt=0, le=120)] | None = None
     priority: Priority | None = None
     style: str | None = None
 
-    _message = field_validator("message", "merge_message")(_template)
+    _message = field_validator("title", "message", "merge_message")(_template)
+    _icon = field_validator("icon")(_icon)
     _style = field_validator("style")(_style)
 
 
@@ -81,9 +93,15 @@ class AlertSpec(Section):
     """What an alert looks and sounds like, and how the queue treats it."""
 
     enabled: bool = True
+    # The alert's first line (a Jinja template like `message`); None: the rule's name in words
+    # ("big_hit" -> "Big hit"), "" shows no title line.
+    title: str | None = None
     message: str = "{{ rule }}"
     # Shown instead of `message` when several triggers were merged into one alert (`count` > 1).
     merge_message: str = ""
+    # A built-in icon (ICONS) beside the text, and a picture from `[Alerts] ImagesDirectory` above it.
+    icon: str = "generic"
+    image: str = ""
     sound: str = ""
     volume: Volume = 0.8
     duration: Annotated[float, Field(gt=0, le=120)] = 4.0
@@ -97,15 +115,18 @@ class AlertSpec(Section):
     stale_after: Annotated[float, Field(gt=0, le=3600)] = 30.0
     variations: list[Variation] = Field(default_factory=list)
 
-    _message = field_validator("message", "merge_message")(_template)
+    _message = field_validator("title", "message", "merge_message")(_template)
+    _icon = field_validator("icon")(_icon)
     _style = field_validator("style")(_style)
 
 
 class BossDefeated(AlertSpec):
     """A boss is beaten: fight time, and whether it beat the previous best."""
 
+    title: str | None = "Boss defeated"
     message: str = ("{{ boss_name }} defeated in {{ fight_time|duration }}"
-                    "{% if new_best %} - NEW BEST!{% endif %}")
+                    "{% if new_best %} \u2014 NEW BEST!{% endif %}")
+    icon: str = "boss"
     sound: str = "victory.wav"
     duration: Annotated[float, Field(gt=0, le=120)] = 6.0
     priority: Priority = 90
@@ -115,7 +136,9 @@ class BossDefeated(AlertSpec):
 class PerfectRoom(AlertSpec):
     """A room left without damage after a fight in it."""
 
+    title: str | None = "Perfect room"
     message: str = "Perfect room! {{ kills }} down, no damage taken"
+    icon: str = "perfect"
     sound: str = "perfect.wav"
     priority: Priority = 60
     # A room counts as a fight when at least this many enemies died in it (a boss fight always does).
@@ -125,7 +148,9 @@ class PerfectRoom(AlertSpec):
 class SpeedRoom(AlertSpec):
     """A room left in under `Seconds`."""
 
+    title: str | None = "Speed room"
     message: str = "Speedy! {{ room_name }} in {{ room_time|duration }}"
+    icon: str = "speed"
     sound: str = "speed.wav"
     priority: Priority = 30
     duration: Annotated[float, Field(gt=0, le=120)] = 3.0
@@ -137,10 +162,12 @@ class SpeedRoom(AlertSpec):
 class Death(AlertSpec):
     """Hornet died: the room, the cause and the streak; bursts merge into one alert."""
 
+    title: str | None = "Death"
     message: str = (
         "Died in {{ area or room_name }}{% if streak > 1 %} ({{ streak }} in a row){% endif %}"
     )
-    merge_message: str = "x{{ count }} deaths"
+    merge_message: str = "\u00d7{{ count }} deaths"
+    icon: str = "death"
     sound: str = "death.wav"
     priority: Priority = 70
     stale: StalePolicy = "merge"
@@ -152,7 +179,9 @@ class Death(AlertSpec):
 class LowHealth(AlertSpec):
     """Health dropped to `Masks` or fewer."""
 
+    title: str | None = "Low health"
     message: str = "{{ health }} mask{% if health != 1 %}s{% endif %} left!"
+    icon: str = "low-health"
     sound: str = "low-health.wav"
     priority: Priority = 80
     duration: Annotated[float, Field(gt=0, le=120)] = 3.0
@@ -164,7 +193,9 @@ class LowHealth(AlertSpec):
 class NewArea(AlertSpec):
     """A titled area entered for the first time this session."""
 
+    title: str | None = "Discovered"
     message: str = "New area: {{ area }}"
+    icon: str = "area"
     sound: str = "discovery.wav"
     priority: Priority = 60
     stale: StalePolicy = "keep"
@@ -173,7 +204,9 @@ class NewArea(AlertSpec):
 class AbilityObtained(AlertSpec):
     """A new ability (or equipment ability) collected."""
 
+    title: str | None = "Ability obtained"
     message: str = "Obtained {{ ability }}!"
+    icon: str = "item"
     sound: str = "ability.wav"
     priority: Priority = 85
     duration: Annotated[float, Field(gt=0, le=120)] = 5.0
@@ -183,7 +216,9 @@ class AbilityObtained(AlertSpec):
 class NoDamageStreak(AlertSpec):
     """Every `Rooms` rooms in a row without taking damage."""
 
+    title: str | None = "No-hit streak"
     message: str = "{{ streak }} rooms without a hit!"
+    icon: str = "milestone"
     sound: str = "streak.wav"
     priority: Priority = 40
     # Fires at every multiple of this many rooms (5, 10, 15...).
@@ -256,6 +291,8 @@ class AlertsSection(Section):
     # The user's own sounds, served at /static/user-sounds/<file>; a name found here wins over the
     # built-in sound of the same name.
     sounds_directory: str = "sounds"
+    # The user's pictures and GIFs for `Image = "file.gif"`, served at /static/user-images/<file>.
+    images_directory: str = "images"
     master_volume: Volume = 1.0
     detectors: Detectors = Detectors()
     rules: list[Rule] = Field(default_factory=list)

@@ -6,7 +6,10 @@
   under `test`).
 - `POST /api/alerts/pause` `{"paused": true|false}`: hold the queue or let it run again.
 - `POST /api/alerts/clear`: forget every waiting alert.
+- `POST /api/alerts/skip`: end the alert on screen now; the next one follows after the gap.
+- `POST /api/alerts/replay` `{"count": 1}`: queue the last shown alert(s) again.
 - `GET /static/user-sounds/{name}`: a file from the user's sounds folder (plain names only).
+- `GET /static/user-images/{name}`: a picture from the user's images folder (plain names, image types).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from dxbus.http_api import read_json
+from dxbus.http_api import read_body, read_json
 from dxbus.http_errors import ApiError, json_response
 
 from .service import AlertService
@@ -36,9 +39,12 @@ def install_routes(service: AlertService) -> Any:
         app.router.add_post("/api/alerts/test", post_test)
         app.router.add_post("/api/alerts/pause", post_pause)
         app.router.add_post("/api/alerts/clear", post_clear)
+        app.router.add_post("/api/alerts/skip", post_skip)
+        app.router.add_post("/api/alerts/replay", post_replay)
         # Under /static/ because overlays only play sounds from there; registered before the
         # overlays' catch-all `/static/{path}` (build_bus installs alerts first), so it wins.
         app.router.add_get("/static/user-sounds/{name}", get_sound)
+        app.router.add_get("/static/user-images/{name}", get_image)
 
     return install
 
@@ -85,6 +91,37 @@ async def post_clear(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
     cleared = service.queue.clear() + service.test_queue.clear()
     return json_response({"success": True, "cleared": cleared})
+
+
+async def post_skip(request: web.Request) -> web.Response:
+    """`POST /api/alerts/skip`: end the alert on screen (stream and previews); says which it was."""
+    service = request.app[SERVICE_KEY]
+    skipped = [a.payload() for a in (service.queue.skip(), service.test_queue.skip()) if a is not None]
+    return json_response({"success": True, "skipped": skipped, "queued": len(service.queue.pending)})
+
+
+async def post_replay(request: web.Request) -> web.Response:
+    """`POST /api/alerts/replay` `{"count": n}` (default 1): the stream's last n shown alerts, again."""
+    service = request.app[SERVICE_KEY]
+    raw = await read_body(request)
+    body = await read_json(request) if raw.strip() else {}  # an empty body means one
+    limit = service.queue.shown.maxlen or 1
+    count = body.get("count", 1) if isinstance(body, dict) else None
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= limit:
+        raise ApiError(400, "INVALID_PARAMETER", f'send {{"count": n}} with n from 1 to {limit}',
+                       parameter="count")
+    again = service.queue.replay(count)
+    return json_response({"success": bool(again), "replayed": [a.payload() for a in again],
+                          "queued": len(service.queue.pending)})
+
+
+async def get_image(request: web.Request) -> web.StreamResponse:
+    """A picture from the user's images folder; anything else (traversal, missing, not an image) is a 404."""
+    service = request.app[SERVICE_KEY]
+    path = service.images.user_file(request.match_info["name"])
+    if path is None:
+        raise ApiError(404, "NOT_FOUND", "no such image in the images folder")
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
 
 async def get_sound(request: web.Request) -> web.StreamResponse:

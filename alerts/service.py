@@ -18,6 +18,7 @@ from dxbus.text_templates import render
 from .conditions import all_match
 from .config import AlertSpec, AlertsSection, Rule, Variation
 from .detectors import SAMPLES, DetectorSet, Trigger, WorldView
+from .images import ImageLibrary, ImageMissing
 from .queue import Alert, AlertQueue
 from .sounds import SoundLibrary, SoundMissing
 
@@ -26,8 +27,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Published when the operator ends the alert on screen early (`POST /api/alerts/skip`): `{"id", ...}`.
+END_EVENT = "alert_end"
+
 # An alert is a banner: event text rendered into it (a long custom string) is cut here.
 MAX_MESSAGE_CHARS = 500
+MAX_TITLE_CHARS = 120
+# The built-in icons (alerts/config.py ICONS), served from the package's static folder.
+ICON_PREFIX = "/static/alerts/icons/"
 
 
 def _state_of(bus: Bus) -> dict[str, Any]:
@@ -49,18 +56,22 @@ class AlertService:
         self.bus = bus
         self.config = config or bus.config.alerts
         self.sounds = SoundLibrary(bus.path(self.config.sounds_directory))
+        self.images = ImageLibrary(bus.path(self.config.images_directory))
         self.specs: dict[str, AlertSpec] = self.config.specs()
         self._sound_urls = self._check_sounds()
+        self._image_urls = self._check_images()
         self.detectors = DetectorSet(self.config.detectors, bus.facts.deriver, world)
         self.rules_by_event: dict[str, list[Rule]] = {}
         for rule in self.config.rules:
             self.rules_by_event.setdefault(rule.event, []).append(rule)
         self.queue = AlertQueue(bus.clock, self._publish, self.config.gap_seconds,
-                                self.config.max_queue, self.config.history_size)
+                                self.config.max_queue, self.config.history_size,
+                                publish_end=self._publish_end)
         # Test alerts (`fire_test`) are paced apart and published as test events: they reach the
         # previews that asked, never the stream's alerts, the text files, or a real alert's slot.
         self.test_queue = AlertQueue(bus.clock, self._publish_test, self.config.gap_seconds,
-                                     self.config.max_queue, self.config.history_size)
+                                     self.config.max_queue, self.config.history_size,
+                                     publish_end=self._publish_test_end)
 
     def _check_sounds(self) -> dict[str, str]:
         """Resolve every configured sound now, so a missing file stops start-up, naming the key."""
@@ -81,6 +92,27 @@ class AlertService:
                 except SoundMissing as exc:
                     raise ConfigError(f"{where} {key} = {sound!r}: {exc}") from None
         return urls
+
+    def _check_images(self) -> dict[str, str]:
+        """Resolve every configured picture now, so a missing file stops start-up, naming the key."""
+        urls: dict[str, str] = {}
+        for name, spec in self.specs.items():
+            if not spec.enabled:
+                continue
+            where = self._where(name, spec)
+            choices = [("Image", spec.image)] + [
+                (f"Variations.{i}.Image", v.image) for i, v in enumerate(spec.variations) if v.image]
+            for key, image in choices:
+                try:
+                    urls[image] = self.images.url(image)
+                except ImageMissing as exc:
+                    raise ConfigError(f"{where} {key} = {image!r}: {exc}") from None
+        return urls
+
+    def _where(self, name: str, spec: AlertSpec) -> str:
+        if isinstance(spec, Rule):
+            return f"[Alerts] rule {name!r}"
+        return f"[Alerts] Detectors.{type(spec).__name__}"
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -126,15 +158,21 @@ class AlertService:
             context.update(trigger.fields)
         message_src, merge_src = pick("message"), pick("merge_message")
         message = _clip(render(message_src, {**context, "count": 1}, fallback=trigger.rule))
+        title_src = pick("title")
+        if title_src is None:
+            title = _words(trigger.rule)
+        else:
+            title = _clip(render(title_src, {**context, "count": 1}, fallback=""), MAX_TITLE_CHARS)
 
         def remerge(count: int) -> str:
             source = merge_src or message_src
             text = _clip(render(source, {**context, "count": count}, fallback=trigger.rule))
-            return text if merge_src else f"{text} (x{count})"
+            return text if merge_src else f"{text} (\u00d7{count})"
 
-        sound = pick("sound")
+        sound, icon = pick("sound"), pick("icon")
         alert = Alert(
-            rule=trigger.rule, message=message, sound=self._sound_urls.get(sound, ""),
+            rule=trigger.rule, title=title, message=message, sound=self._sound_urls.get(sound, ""),
+            icon=f"{ICON_PREFIX}{icon}.svg" if icon else "", image=self._image_urls.get(pick("image"), ""),
             volume=pick("volume") * self.config.master_volume, duration=pick("duration"),
             style=pick("style"), priority=pick("priority"), stale=spec.stale,
             stale_after=spec.stale_after, cooldown=spec.cooldown, test=test, remerge=remerge)
@@ -152,6 +190,12 @@ class AlertService:
 
     def _publish_test(self, data: dict[str, Any]) -> None:
         self.bus.hub.emit("alert", data, origin=TEST)
+
+    def _publish_end(self, data: dict[str, Any]) -> None:
+        self.bus.hub.emit(END_EVENT, data)
+
+    def _publish_test_end(self, data: dict[str, Any]) -> None:
+        self.bus.hub.emit(END_EVENT, data, origin=TEST)
 
     # -- operator ------------------------------------------------------------------------------
     def fire_test(self, name: str, data: dict[str, Any] | None = None) -> tuple[str, Alert]:
@@ -190,11 +234,19 @@ class AlertService:
         return {"enabled": self.config.enabled, "queued": len(self.queue.pending),
                 "paused": self.queue.paused,
                 "showing": self.queue.current.rule if self.queue.current else None,
+                # What Replay would show again (the stream's last shown alert), or None.
+                "last_shown": self.queue.shown[-1].rule if self.queue.shown else None,
                 "rules": list(self.specs)}
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "\u2026"
+def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _words(name: str) -> str:
+    """A rule's name as a title: `big_hit` -> "Big hit"."""
+    text = name.replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
 
 
 def _find(name: str, specs: dict[str, AlertSpec]) -> str:

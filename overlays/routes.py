@@ -29,6 +29,7 @@ from .hot_reload import RELOAD_EVENT, OverlayReloader
 from .registry import Overlay, Registry
 from .settings import canonical_query, resolve
 from .sizing import Size, recommended_size
+from .versions import page_version
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class OverlayPages:
             "notes": resolved.notes,
             "warnings": resolved.warnings,
             "ws": "/ws",
+            "version": page_version(overlay, self.registry, self.assets),  # sent back in its hello
         }
         template = self.env.get_template(overlay.template)
         static = self.static_url(token)
@@ -96,6 +98,11 @@ class OverlayPages:
             font_stack=FONT_STACKS.get(str(values.get("font", "sans")), FONT_STACKS["sans"]),
             scene_areas=scene_areas,
         )
+
+    def version(self, name: str) -> str | None:
+        """The asset version a page of overlay `name` would get now (None: no such overlay)."""
+        overlay = self.find(name)
+        return page_version(overlay, self.registry, self.assets) if overlay is not None else None
 
     def _has_script(self, overlay: Overlay, relative: str) -> bool:
         # A user overlay that replaces a built-in must not get the built-in's script.
@@ -255,6 +262,8 @@ def overlays_part(bus: Bus, overlays_dir: Path | None = None) -> Part:
     pages = OverlayPages(bus, registry, assets)
     hot_reload = getattr(section, "hot_reload", True) if section is not None else True
     reloader = OverlayReloader(bus, [*registry.template_dirs, *assets.roots], enabled=hot_reload)
+    if bus.state_channel is not None:
+        bus.state_channel.versions = pages.version  # the dashboard tells stale pages from current ones
 
     def install(app: web.Application, _bus: Bus) -> None:
         app.router.add_get("/overlays", pages.gallery)

@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +111,9 @@ class StateChannel:
         self.feeds: dict[str, StateFeed] = {}
         self._scheduled = False
         self._idle: asyncio.Task[None] | None = None
+        # The current asset version of an overlay by name (the overlays part sets it): a page that
+        # says it has another one is stale.
+        self.versions: Callable[[str], str | None] | None = None
 
     def feed(self, test: bool) -> StateFeed | None:
         """The feed a client gets (None while the bus has no such state)."""
@@ -168,8 +171,17 @@ class StateChannel:
     def overlays(self) -> list[dict[str, object]]:
         """`/api/status` `connected_overlays`: every connected page and what it reported."""
         now = self.bus.clock.monotonic()
-        return [{**client.health.report(now), "feed": name}
+        return [{**client.health.report(now, self._current_version(client.health.overlay)), "feed": name}
                 for name, feed in self.feeds.items() for client in feed.clients]
+
+    def _current_version(self, overlay: str | None) -> str | None:
+        if overlay is None or self.versions is None:
+            return None
+        try:
+            return self.versions(overlay)
+        except Exception:  # a status request never fails on a broken user overlay folder
+            log.exception("overlay version of %s", overlay)
+            return None
 
     # -- connections --------------------------------------------------------------------------
     async def serve(self, request: web.Request) -> web.StreamResponse:
@@ -273,7 +285,7 @@ class StateClient:
             self.rev = None  # the writer sends a full state next
             self.wake.set()
         elif kind == "hello":
-            self.health.hello(msg.get("page"), msg.get("warnings"))
+            self.health.hello(msg.get("page"), msg.get("warnings"), msg.get("overlay"), msg.get("version"))
         elif kind == "painted":
             self.health.painted(msg.get("server_now"), self.channel.bus.clock.monotonic())
         elif kind in ("pong", "auth"):

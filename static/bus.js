@@ -269,7 +269,7 @@
       // Its settings warnings go along, so the dashboard shows them and not only this page's console.
       if (!self.options.quiet) {
         self.send({ type: "hello", page: window.location.pathname + window.location.search,
-                    warnings: config.warnings || [] });
+                    warnings: config.warnings || [], overlay: config.overlay, version: config.version });
       }
     };
     ws.onmessage = function (e) { self.receive(e.data); };

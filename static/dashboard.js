@@ -58,11 +58,20 @@
     }
   }
 
+  // How long ago a page last drew, from the server's `painted_ago` seconds.
+  function paintedAgo(seconds) {
+    if (typeof seconds !== "number") return "not drawn yet";
+    if (seconds < 60) return "painted " + Math.round(seconds) + " s ago";
+    if (seconds < 3600) return "painted " + Math.floor(seconds / 60) + " min ago";
+    return "painted " + Math.floor(seconds / 3600) + " h ago";
+  }
+
   // Every overlay page on the state channel, with its own publish-to-paint figures (p50 / p95).
   function renderOverlays(overlays) {
     const body = $("overlays");
     body.replaceChildren();
     for (const o of overlays || []) {
+      if (!o.page) continue;  // never said hello: not an overlay (this page's own state feed, a script)
       const tr = document.createElement("tr");
       const lat = o.latency_ms || {};
       const ms = (v) => (typeof v === "number" ? v.toFixed(1) : "–");
@@ -73,9 +82,21 @@
         note.className = "warning"; note.textContent = "⚠ " + w;
         name.append(note);
       }
+      // Stale: loaded before its template, script or settings changed (the server compares versions).
+      const state = document.createElement("div");
+      state.className = "state";
+      const version = document.createElement("span");
+      version.className = "version " + (o.stale === true ? "stale" : o.stale === false ? "current" : "muted");
+      version.textContent = o.stale === true ? "stale: refresh it" : o.stale === false ? "current" : "version –";
+      version.title = o.version ? "page " + o.version + (o.current_version ? " · now " + o.current_version : "") : "";
+      const painted = document.createElement("span");
+      painted.className = "painted"; painted.textContent = paintedAgo(o.painted_ago);
+      state.append(version, " · ", painted);
+      name.append(state);  // under the page's address: the card is narrow
       tr.append(name,
                 cell(o.remote || ""), cell(ms(lat.p50), "num"), cell(ms(lat.p95), "num"),
                 cell(o.draws ?? 0, "num"));
+      tr.classList.toggle("stale", o.stale === true);
       body.append(tr);
     }
     if (!body.children.length) {
@@ -108,6 +129,9 @@
                            + (a.paused ? " · paused" : ""));
     $("alerts-pause").textContent = a.paused ? "Resume alerts" : "Pause alerts";
     $("alerts-pause").dataset.paused = a.paused ? "1" : "";
+    $("alerts-skip").disabled = !a.showing;
+    $("alerts-replay").disabled = !a.last_shown;
+    $("alerts-replay").title = a.last_shown ? "Show " + a.last_shown + " again" : "Nothing shown yet";
   }
   async function postAlerts(path, body) {
     try {
@@ -120,6 +144,8 @@
     $("alerts-pause").addEventListener("click", () => postAlerts("/api/alerts/pause",
                                                                  { paused: !$("alerts-pause").dataset.paused }));
     $("alerts-clear").addEventListener("click", () => postAlerts("/api/alerts/clear"));
+    $("alerts-skip").addEventListener("click", () => postAlerts("/api/alerts/skip"));
+    $("alerts-replay").addEventListener("click", () => postAlerts("/api/alerts/replay", { count: 1 }));
   }
 
   async function refreshStatus() {

@@ -42,7 +42,7 @@ async def test_test_alert_shows_its_message_and_plays_its_sound(browser: Any, bu
     fired = await post(bus, "/api/alerts/test", {"rule": "boss_defeated"})
     await page.wait_for_selector(".alert .message", timeout=10_000)
     assert await page.text_content(".alert .message") == fired["alert"]["message"]
-    assert fired["alert"]["message"] == "Lace defeated in 1:23.4 - NEW BEST!"
+    assert fired["alert"]["message"] == "Lace defeated in 1:23.4 \u2014 NEW BEST!"
     sound = await page.evaluate(SOUND_STARTED)
     assert sound["src"] == "/static/sounds/victory.wav"
     assert sound["played"] > 0 and sound["duration"] > 0.5

@@ -25,7 +25,7 @@ async def test_get_alerts_and_fire_a_test_alert(bus_factory: Any) -> None:
             assert resp.status == 200
             fired = await resp.json()
         assert fired["success"] is True and fired["outcome"] == "queued"
-        assert fired["alert"]["message"] == "Lace defeated in 1:23.4 - NEW BEST!"
+        assert fired["alert"]["message"] == "Lace defeated in 1:23.4 \u2014 NEW BEST!"
         assert fired["alert"]["test"] is True
         await wait_until(lambda: bus.alerts.test_queue.current is not None)
         async with http.get(bus.url() + "/api/alerts") as resp:

@@ -116,7 +116,7 @@ async def test_hidden_source_nothing_depends_on_a_page(tmp_path: Path) -> None:
     # Boss (6 s) + 1 s gap, then one merged death alert, not five.
     assert rig.rules == ["boss_defeated", "death"]
     assert times == [50.0, 57.0]
-    assert rig.shown[1][1]["count"] == 5 and rig.shown[1][1]["message"] == "x5 deaths"
+    assert rig.shown[1][1]["count"] == 5 and rig.shown[1][1]["message"] == "\u00d75 deaths"
     assert rig.service.queue.pending == [] and rig.service.queue.current is None
     # The hidden page's queue holds exactly what was published, nothing more, in order.
     backlog = paused_page.get_nowait()

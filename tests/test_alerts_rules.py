@@ -136,7 +136,7 @@ async def test_every_detector_can_be_test_fired(tmp_path: Path) -> None:
         assert alert.message and alert.message != "-", name
         assert alert.sound.startswith("/static/sounds/"), name
     _, boss = rig.service.fire_test("BossDefeated")
-    assert boss.message == "Lace defeated in 1:23.4 - NEW BEST!"
+    assert boss.message == "Lace defeated in 1:23.4 \u2014 NEW BEST!"
     await rig.stop()
 
 
@@ -174,7 +174,7 @@ async def test_master_volume_and_merge_without_a_merge_message(tmp_path: Path) -
     for name in ("Mossgrub", "Mossmir", "Pilgrim"):
         await rig.emit("enemy_killed", enemy_name=name)
     await rig.advance(10)
-    assert rig.messages == ["Mossgrub down", "Pilgrim down (x3)"]
+    assert rig.messages == ["Mossgrub down", "Pilgrim down (\u00d73)"]
     assert [a["volume"] for _, a in rig.shown] == [0.25, 0.25]
     assert [a["count"] for _, a in rig.shown] == [1, 3]
     await rig.stop()

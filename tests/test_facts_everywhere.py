@@ -106,7 +106,7 @@ async def test_outside_the_window_the_late_report_is_a_second_kill_everywhere(ga
     # (no start seen) with the game's 44.7, which is the new best.
     assert state["bosses"]["Lace"] == {"attempts": 2, "defeats": 2, "best": 44.7, "last": 44.7}
     assert game.alerts("boss_defeated") == ["Lace defeated in 0:45.0",
-                                            "Lace defeated in 0:44.7 - NEW BEST!"]
+                                            "Lace defeated in 0:44.7 \u2014 NEW BEST!"]
     assert game.text("last-boss.txt") == "Lace: defeated in 0:44.7"
     assert game.splits() == ["Lace"]  # a split fires once per run
 

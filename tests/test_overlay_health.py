@@ -4,13 +4,17 @@ in `/api/status` and on the dashboard."""
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from conftest import CHROMIUM_ARGS
+from waiting import wait_until
 
 from dxbus.bus import Bus
+from dxbus.clock import ManualClock
 from dxbus.overlay_health import OverlayHealth, clean_page
 
 
@@ -114,3 +118,98 @@ async def test_dashboard_shows_what_the_stream_shows_and_holds_the_alert_queue(
                 assert all(o["page"] != "/" for o in await _overlays(session, bus))
         finally:
             await browser.close()
+
+
+def test_a_page_is_stale_when_its_version_is_not_the_current_one_and_says_when_it_last_drew() -> None:
+    health = OverlayHealth(remote="127.0.0.1", connected_at=0.0)
+    assert health.report(1.0, "abc123")["stale"] is None  # no hello yet: unknown, not stale
+    assert health.report(1.0)["painted_ago"] is None
+    health.hello("/overlays/hp", [], "hp", "abc123")
+    assert health.report(1.0, "abc123")["stale"] is False
+    report = health.report(1.0, "def456")
+    assert report["stale"] is True and report["version"] == "abc123" and report["current_version"] == "def456"
+    assert health.report(1.0, None)["stale"] is None  # an overlay since removed: unknown
+    for overlay, version in (("../hp", "abc"), ("hp", "<script>"), (7, ["x"]), ("hp", "A" * 40)):
+        health.hello("/overlays/hp", [], overlay, version)
+        assert health.report(1.0, "abc")["stale"] is None, (overlay, version)
+    health.painted(9.5, now=10.0)
+    assert health.report(12.25)["painted_ago"] == 2.2  # seconds of the bus clock since the last draw
+    health.painted("nonsense", now=20.0)
+    assert health.report(20.0)["painted_ago"] == 10.0
+
+
+async def test_status_compares_each_pages_version_with_its_files_now(bus_factory: Any) -> None:
+    clock = ManualClock()
+    bus = await bus_factory(clock=clock)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(bus.url() + "/overlays/hp") as resp:
+            html = await resp.text()
+        current = json.loads(html.split('<script id="dx-config" type="application/json">')[1]
+                             .split("</script>")[0])["version"]
+        async with session.ws_connect(bus.url() + "/ws?state=1&types=") as ws:
+            state = await ws.receive_json()
+            await ws.send_json({"type": "hello", "page": "/overlays/hp", "overlay": "hp",
+                                "version": "0123ab"})
+            await ws.send_json({"type": "ping", "id": 1})
+            assert (await ws.receive_json())["type"] == "pong"
+            [row] = await _overlays(session, bus)
+            assert row["stale"] is True and row["current_version"] == current and row["painted_ago"] is None
+            await ws.send_json({"type": "hello", "page": "/overlays/hp", "overlay": "hp", "version": current})
+            await ws.send_json({"type": "painted", "server_now": state["server_now"]})
+            await ws.send_json({"type": "ping", "id": 2})
+            assert (await ws.receive_json())["type"] == "pong"
+            await clock.advance(2)
+            [row] = await _overlays(session, bus)
+            assert row["stale"] is False and row["version"] == current and row["painted_ago"] == 2.0
+
+
+USER_TEMPLATE = """{% extends "_base.html.j2" %}
+{% block body %}<div id="mine">mine</div>{% endblock %}
+{% block script %}
+DXBus.connect({ types: [], render() { document.getElementById("mine").dataset.drawn = "1"; } });
+{% endblock %}
+"""
+
+
+@pytest.mark.browser
+async def test_dashboard_shows_a_page_loaded_before_its_settings_changed_as_stale(
+        bus_factory: Any, chromium_path: str, tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright
+
+    folder = tmp_path / "my-overlays"
+    folder.mkdir()
+    (folder / "mine.html.j2").write_text(USER_TEMPLATE)
+    (folder / "mine.toml").write_text('title = "Mine"\n')
+    # Hot reload off: nothing refreshes the page behind the test's back.
+    bus = await bus_factory({"Overlays": {"Directory": str(folder), "HotReload": False}})
+    async with async_playwright() as p, aiohttp.ClientSession() as session:
+        browser = await p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            overlay = await browser.new_page()
+            await overlay.goto(bus.url() + "/overlays/mine")
+            await overlay.wait_for_function("window.DXBus && DXBus.client && DXBus.client.stats.renders >= 1",
+                                            timeout=10_000)
+            rows = await wait_until(lambda: _mine(session, bus, "painted_ago"), what="the page's first draw")
+            assert rows[0]["stale"] is False and rows[0]["overlay"] == "mine"
+            dashboard = await browser.new_page()
+            await dashboard.goto(bus.url() + "/")
+            row = dashboard.locator('#overlays tr[data-page="/overlays/mine"]')
+            await row.locator(".version.current").wait_for(timeout=10_000)
+            assert (await row.locator(".painted").text_content() or "").startswith("painted ")
+            # The settings change (a new setting in the manifest): the open page still has the old ones.
+            (folder / "mine.toml").write_text('title = "Mine"\n[settings.size]\ntype = "int"\ndefault = 3\n')
+            rows = await wait_until(lambda: _mine(session, bus, "stale"), what="the page turning stale")
+            assert rows[0]["version"] != rows[0]["current_version"]
+            await row.locator(".version.stale").wait_for(timeout=10_000)
+            assert await row.locator(".version.stale").text_content() == "stale: refresh it"
+            await overlay.reload()  # a refreshed page is current again
+            current = '#overlays tr[data-page="/overlays/mine"]:not(.stale) .version.current'
+            await dashboard.locator(current).wait_for(timeout=10_000)
+        finally:
+            await browser.close()
+
+
+async def _mine(session: aiohttp.ClientSession, bus: Bus, key: str) -> list[dict[str, Any]]:
+    """The rows of /overlays/mine whose `key` is set (empty until then)."""
+    rows = [o for o in await _overlays(session, bus) if o["page"] == "/overlays/mine"]
+    return rows if rows and all(o[key] not in (None, False) for o in rows) else []

@@ -293,6 +293,31 @@ async def test_a_split_livesplit_took_before_the_link_dropped_is_not_sent_again(
         await bridge.stop()
 
 
+async def test_a_split_lost_with_the_link_is_sent_once_after_asking_the_split_index(livesplit) -> None:
+    """The link fails before LiveSplit reads the split: on reconnecting the bridge asks getsplitindex
+    before sending anything, sees the split missing, and sends it again, once."""
+    clock = ManualClock()
+    settings = load_config(None, {"LiveSplit": {"Port": livesplit.port}}).live_split
+    bridge = LiveSplitBridge(settings, clock)
+    await bridge.start()
+    try:
+        await wait_until(lambda: bridge.state == "connected")
+        bridge.submit({"command": "start"})
+        await wait_until(lambda: bridge.status()["commands_sent"] == 1)
+        livesplit.lose.add("split")
+        bridge.submit({"command": "split"})
+        await wait_until(lambda: livesplit.connections == 2, clock=clock)  # reconnected
+        await wait_until(lambda: bridge.state == "connected" and bridge.status()["queued"] == 0)
+        assert livesplit.timer.index == 1 and livesplit.timer.split_times[0] is not None
+        # The second connection: the getters first, then the split LiveSplit never had, then its check.
+        assert livesplit.lines[-5:] == ["getcurrenttimerphase", "getsplitindex", "split",
+                                        "getsplitindex", "getcurrenttimerphase"]
+        assert livesplit.commands.count("split") == 1
+        assert bridge.status()["commands_sent"] == 2 and bridge.status()["commands_dropped"] == 0
+    finally:
+        await bridge.stop()
+
+
 async def test_a_split_made_as_livesplit_goes_away_arrives_after_a_short_outage(livesplit) -> None:
     """LiveSplit gone for 2.2 s, expiry 3 s: the bridge keeps retrying and the split still arrives."""
     clock = ManualClock()

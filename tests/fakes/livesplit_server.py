@@ -157,6 +157,9 @@ class FakeLiveSplitServer:
         # Command words after which the connection drops once, before any later line is answered
         # (LiveSplit took the command, then the link failed): `server.hang_up_after.add("split")`.
         self.hang_up_after: set[str] = set()
+        # Command words whose line is lost with the connection, which drops once before LiveSplit reads
+        # it (the link failed on the way): `server.lose.add("split")`.
+        self.lose: set[str] = set()
         self._server: asyncio.Server | None = None
         self._clients: set[asyncio.StreamWriter] = set()
 
@@ -196,6 +199,9 @@ class FakeLiveSplitServer:
                         break  # maybe the \r of a \r\n still on its way
                     line, buffer = buffer[:match.start()], buffer[match.end():]
                     text = line.decode("utf-8")
+                    if text.split(" ", 1)[0] in self.lose:
+                        self.lose.discard(text.split(" ", 1)[0])
+                        return  # never executed, never recorded; the finally clause closes the link
                     reply = self.execute(text)
                     if text.split(" ", 1)[0] in self.hang_up_after:
                         self.hang_up_after.discard(text.split(" ", 1)[0])
