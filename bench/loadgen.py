@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 import zlib
 from typing import Any
@@ -19,6 +20,41 @@ import orjson
 MARKER = b'"bench_t":'  # in every benchmark event's Data (a key, so no derived event copies it)
 _TAIL = len(MARKER) - 1
 _DEFLATE_TAIL = b"\x00\x00\xff\xff"
+TEXT = 0x1  # a frame's opcode (the low bits of its first byte)
+RSV1 = 0x40  # set on a permessage-deflate frame
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def take_frames(buf: bytearray) -> list[tuple[int, bytes]]:
+    """The complete server frames at the front of `buf` as (first byte, payload), removed from it.
+
+    Server frames are never masked; a frame still arriving stays in `buf` for the next read.
+    Every benchmark client reads its stream through this one parser.
+    """
+    frames = []
+    pos, size = 0, len(buf)
+    while size - pos >= 2:
+        length, head = buf[pos + 1] & 0x7F, 2
+        if length == 126:
+            if size - pos < 4:
+                break
+            length, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+        elif length == 127:
+            if size - pos < 10:
+                break
+            length, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+        if size - pos < head + length:
+            break
+        frames.append((buf[pos], bytes(buf[pos + head:pos + head + length])))
+        pos += head + length
+    del buf[:pos]
+    return frames
 
 
 def bench_event(i: int, t: float) -> bytes:
@@ -91,32 +127,17 @@ class Reader(asyncio.Protocol):
         self._frames(now)
 
     def _frames(self, now: float) -> None:
-        buf = self.buf
-        pos, size = 0, len(buf)
-        while size - pos >= 2:
-            first, length, head = buf[pos], buf[pos + 1] & 0x7F, 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
-            if size - pos < head + length:
-                break
-            if first & 0x0F == 1:
-                payload = bytes(buf[pos + head:pos + head + length])
-                if first & 0x40:
-                    payload = self.inflate.decompress(payload + _DEFLATE_TAIL)
-                if MARKER in payload:
-                    self.got += 1
-                    self.last = now
-                    if self.latency:
-                        k = payload.find(MARKER) + len(MARKER)
-                        self.latencies.append((now, now - float(payload[k:payload.find(b"}", k)])))
-            pos += head + length
-        del buf[:pos]
+        for first, payload in take_frames(self.buf):
+            if first & 0x0F != TEXT:
+                continue
+            if first & RSV1:
+                payload = self.inflate.decompress(payload + _DEFLATE_TAIL)
+            if MARKER in payload:
+                self.got += 1
+                self.last = now
+                if self.latency:
+                    k = payload.find(MARKER) + len(MARKER)
+                    self.latencies.append((now, now - float(payload[k:payload.find(b"}", k)])))
 
 
 def reader_process(host: str, port: int, clients: int, deflate: bool, latency: bool, conn: Any) -> None:

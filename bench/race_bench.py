@@ -47,14 +47,10 @@ import orjson
 
 from dxbus.clock import utc_iso
 
+sys.path.insert(0, str(Path(__file__).parent))
+from loadgen import free_port, take_frames  # the bench folder is not a package
+
 RACE = "bench"
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def epoch_of(text: bytes) -> float:
@@ -151,26 +147,11 @@ class Viewer(asyncio.Protocol):
             del buf[:end + 4]
             self.upgraded = True
             self.ready.set_result(None)
-        pos, size = 0, len(buf)
-        while size - pos >= 2:
-            length, head = buf[pos + 1] & 0x7F, 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
-            if size - pos < head + length:
-                break
-            payload = bytes(buf[pos + head:pos + head + length])
+        for _, payload in take_frames(buf):
             if b'"race_split"' in payload:
                 k = payload.find(b'"timestamp":"') + 13
                 if k >= 13:
                     self.samples.append((now, now - epoch_of(payload[k:payload.find(b'"', k)])))
-            pos += head + length
-        del buf[:pos]
 
 
 def viewer_process(port: int, count: int, conn: Any) -> None:

@@ -31,6 +31,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+sys.path.insert(0, str(Path(__file__).parent))
+from loadgen import TEXT, take_frames  # the bench folder is not a package
+
 CLIENTS = 50
 RATE = 1000  # events/s for the latency run
 
@@ -80,30 +83,14 @@ class BenchClient(asyncio.Protocol):
             del buf[:end + 4]
             self.upgraded = True
             self.ready.set_result(None)
-        pos, size = 0, len(buf)
-        while size - pos >= 2:
-            length, head = buf[pos + 1] & 0x7F, 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
-            if size - pos < head + length:
-                break
-            if buf[pos] & 0x0F == 1:  # text
-                payload = bytes(buf[pos + head:pos + head + length])
-                if b'"bench"' in payload:
-                    self.got += 1
-                    self.last = now
-                    if self.latency:
-                        k = payload.find(b'"t":') + 4
-                        stop = min(i for i in (payload.find(b",", k), payload.find(b"}", k)) if i > 0)
-                        self.latencies.append(now - float(payload[k:stop]))
-            pos += head + length
-        del buf[:pos]
+        for first, payload in take_frames(buf):
+            if first & 0x0F == TEXT and b'"bench"' in payload:
+                self.got += 1
+                self.last = now
+                if self.latency:
+                    k = payload.find(b'"t":') + 4
+                    stop = min(i for i in (payload.find(b",", k), payload.find(b"}", k)) if i > 0)
+                    self.latencies.append(now - float(payload[k:stop]))
         if self.got >= self.expected and not self.done.done():
             self.done.set_result(None)
 

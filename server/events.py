@@ -178,6 +178,17 @@ def _check_depth(value: Any, where: str, depth: int) -> None:
     """Nesting depth, and numbers that do not fit 64 bits (named by their path, e.g. `Data.hp`)."""
     if depth > MAX_DATA_DEPTH:
         raise EventError(where, f"nested deeper than {MAX_DATA_DEPTH} levels")
+    # Most events are flat objects of strings, ints and bools: check their values by exact type
+    # first (no key paths built, no union isinstance), and walk item by item only when needed.
+    children = value.values() if type(value) is dict else value
+    for child in children:
+        kind = type(child)
+        if kind is dict or kind is list or (kind is float and not _LOW <= child <= _HIGH) or (
+                kind is not str and kind is not int and kind is not bool and kind is not float
+                and child is not None):
+            break
+    else:
+        return
     items = value.items() if isinstance(value, dict) else enumerate(value)
     for key, child in items:
         if isinstance(child, dict | list):
@@ -186,6 +197,9 @@ def _check_depth(value: Any, where: str, depth: int) -> None:
             path = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
             raise EventError(path, f"{child:g} is out of range: numbers must fit in 64 bits "
                              f"({INT_RANGE[0]} to {INT_RANGE[1]}); send larger values as strings")
+
+
+_LOW, _HIGH = INT_RANGE
 
 
 def _json_type(value: Any) -> str:

@@ -593,17 +593,19 @@ class FactDeriver:
     def _combat_damage(self, event: Event, now: float, out: list[Fact]) -> None:
         data = event.data
         amount = number(data.get("damage")) or 0
-        common = {**_stamp(event, now),
-                  "in_fight": self.fight is not None}
+        in_fight = self.fight is not None
+        # The stamp's fields spelled out, not `**_stamp(...)`: damage comes at combat rates.
         if is_player_damage(data.get("is_player_damage")):
             remaining = number(data.get("player_health_remaining", data.get("health_remaining")))
-            out.append(DamageTaken(**common, amount=amount, health_remaining=remaining,
+            out.append(DamageTaken(seq=event.seq, timestamp=event.timestamp, at=now, event=event,
+                                   in_fight=in_fight, amount=amount, health_remaining=remaining,
                                    source=text(data.get("source")) or text(data.get("enemy_type"))))
             if remaining is not None:
                 self._set_health(event, now, remaining, None, "damage", out)
         else:
             enemy = text(data.get("enemy_type")) or text(data.get("enemy_name"))
-            out.append(DamageDealt(**common, amount=amount, enemy=enemy))
+            out.append(DamageDealt(seq=event.seq, timestamp=event.timestamp, at=now, event=event,
+                                   in_fight=in_fight, amount=amount, enemy=enemy))
 
     def _player_update(self, event: Event, now: float, out: list[Fact]) -> None:
         data = event.data
@@ -623,7 +625,8 @@ class FactDeriver:
         previous = self.health
         self.health = health
         if health != previous:
-            out.append(HealthChanged(**_stamp(event, now), health=health,
+            out.append(HealthChanged(seq=event.seq, timestamp=event.timestamp, at=now, event=event,
+                                     health=health,
                                      health_max=maximum if maximum is not None else self.health_max,
                                      previous=previous, cause=cause))
 
@@ -698,6 +701,7 @@ class FactStream:
     deriver: FactDeriver
     name: str = "facts"
     _listeners: list[FactListener] = field(default_factory=list)
+    _calling: tuple[FactListener, ...] = ()
     _changed: asyncio.Event | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -711,11 +715,13 @@ class FactStream:
     def add_listener(self, listener: FactListener) -> None:
         """Call `listener(fact)` for every fact, synchronously, in order; it must be quick."""
         self._listeners.append(listener)
+        self._calling = tuple(self._listeners)
 
     def remove_listener(self, listener: FactListener) -> None:
         """Stop calling `listener`."""
         if listener in self._listeners:
             self._listeners.remove(listener)
+            self._calling = tuple(self._listeners)
 
     def on_event(self, event: Event) -> None:
         """Hub listener: derive and dispatch."""
@@ -726,7 +732,7 @@ class FactStream:
     def dispatch(self, facts: list[Fact]) -> None:
         """Hand facts to every listener (one failing listener does not stop the others)."""
         for fact in facts:
-            for listener in tuple(self._listeners):
+            for listener in self._calling:  # a tuple made when the list changes, not per fact
                 try:
                     listener(fact)
                 except Exception:

@@ -56,6 +56,22 @@ def test_too_deep_and_too_big_are_refused():
         make_hub().publish_obj({"EventType": "x", "Data": {"s": "a" * 70_000}})
 
 
+@pytest.mark.parametrize(("data", "where"), [
+    ({"hp": 1e30}, "event.Data.hp"),  # a flat object: the quick check finds it, the walk names it
+    ({"ok": 1, "name": "Moss", "hit": True, "none": None, "big": -1e20}, "event.Data.big"),
+    ({"a": {"b": [1, 2.5, 1e30]}}, "event.Data.a.b[2]"),
+])
+def test_numbers_beyond_64_bits_are_named_by_their_path(data, where):
+    with pytest.raises(EventError, match="out of range") as err:
+        validate({"EventType": "x", "Data": data})
+    assert err.value.where == where
+
+
+def test_flat_data_of_every_json_kind_is_accepted_as_sent():
+    data = {"i": 2**63, "f": 2.5, "s": "Moss", "t": True, "n": None, "l": [1, {"k": 1e10}], "o": {}}
+    assert validate({"EventType": "x", "Data": dict(data)}).data == data
+
+
 def test_original_seven_digit_timestamp_is_normalized():
     draft = validate({"EventType": "x", "Timestamp": "2025-09-07T12:00:01.1234567Z"})
     assert draft.timestamp == "2025-09-07T12:00:01.123Z"
