@@ -86,6 +86,10 @@ async def staged(browser: Any, buses: BusMaker, tmp_path: Path, name: str, state
     at = 1.0
     if state == "mid":
         at = 0.5 if name == "damage" else 0.3
+        if name in ("hp", "deaths"):
+            # Whatever the first state set off (the silk bar filling from 0) ends first: whether it was
+            # still running when the page froze depended on the machine's speed.
+            await page.evaluate("document.getAnimations().forEach(a => a.finish())")
         if name == "hp":  # a hit: two masks crack, the flash glows
             await emit_state(bus, "player_update",
                              {"health_current": 3, "health_max": 7, "mp_current": 6, "mp_max": 9})
