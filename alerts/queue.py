@@ -4,6 +4,10 @@ Timing lives here, on the bus's injected clock, never in the overlay page: OBS p
 of a hidden browser source, so a queue timed by the page would stall and then dump a burst of alerts
 when the scene comes back. Here an alert is "on screen" for its duration whether or not any page
 is watching, and stale alerts are dropped or merged by their rule's policy.
+
+The operator can hold the queue (`set_paused`), forget what waits (`clear`), end the alert on screen
+early (`skip`: `publish_end` tells the pages to take it down) and queue the last shown ones again
+(`replay`).
 """
 
 from __future__ import annotations

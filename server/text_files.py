@@ -134,7 +134,7 @@ class TextFileWriter:
                       for name, source in self.config.templates().items()]
         self.writes = 0
         self.last_error: str | None = None
-        self._alert: tuple[str, float] | None = None  # (message, monotonic end)
+        self._alert: tuple[str, float, object] | None = None  # (message, monotonic end, id)
         self._task: asyncio.Task[None] | None = None
         self._directory_ok = False
         self._folder = Outage(log)
@@ -166,12 +166,14 @@ class TextFileWriter:
         self.flush()
 
     def on_event(self, event: Event) -> None:
-        """Hub listener: remember the alert on screen until its duration is over."""
+        """Hub listener: remember the alert on screen until its duration is over (or it is skipped)."""
         if event.type == "alert":
             message = event.data.get("message")
             duration = event.data.get("duration")
             if isinstance(message, str) and isinstance(duration, int | float):
-                self._alert = (message, self.clock.monotonic() + float(duration))
+                self._alert = (message, self.clock.monotonic() + float(duration), event.data.get("id"))
+        elif event.type == "alert_end" and self._alert is not None and event.data.get("id") == self._alert[2]:
+            self._alert = None  # the operator skipped it (POST /api/alerts/skip)
 
     async def _run(self) -> None:
         while True:
@@ -188,7 +190,7 @@ class TextFileWriter:
             log.exception("session state snapshot failed")
         alert = ""
         if self._alert is not None:
-            message, until = self._alert
+            message, until, _ = self._alert
             if self.clock.monotonic() < until:
                 alert = message
             else:

@@ -60,7 +60,7 @@
 
   // How long ago a page last drew, from the server's `painted_ago` seconds.
   function paintedAgo(seconds) {
-    if (typeof seconds !== "number") return "not yet";
+    if (typeof seconds !== "number") return "not drawn yet";
     if (seconds < 60) return "painted " + Math.round(seconds) + " s ago";
     if (seconds < 3600) return "painted " + Math.floor(seconds / 60) + " min ago";
     return "painted " + Math.floor(seconds / 3600) + " h ago";
@@ -71,6 +71,7 @@
     const body = $("overlays");
     body.replaceChildren();
     for (const o of overlays || []) {
+      if (!o.page) continue;  // never said hello: not an overlay (this page's own state feed, a script)
       const tr = document.createElement("tr");
       const lat = o.latency_ms || {};
       const ms = (v) => (typeof v === "number" ? v.toFixed(1) : "–");
@@ -82,18 +83,25 @@
         name.append(note);
       }
       // Stale: loaded before its template, script or settings changed (the server compares versions).
-      const version = o.stale === true ? cell("stale: refresh it", "stale")
-                    : o.stale === false ? cell("current", "current") : cell("–", "muted");
+      const state = document.createElement("div");
+      state.className = "state";
+      const version = document.createElement("span");
+      version.className = "version " + (o.stale === true ? "stale" : o.stale === false ? "current" : "muted");
+      version.textContent = o.stale === true ? "stale: refresh it" : o.stale === false ? "current" : "version –";
       version.title = o.version ? "page " + o.version + (o.current_version ? " · now " + o.current_version : "") : "";
+      const painted = document.createElement("span");
+      painted.className = "painted"; painted.textContent = paintedAgo(o.painted_ago);
+      state.append(version, " · ", painted);
+      name.append(state);  // under the page's address: the card is narrow
       tr.append(name,
                 cell(o.remote || ""), cell(ms(lat.p50), "num"), cell(ms(lat.p95), "num"),
-                cell(o.draws ?? 0, "num"), version, cell(paintedAgo(o.painted_ago), "painted"));
+                cell(o.draws ?? 0, "num"));
       tr.classList.toggle("stale", o.stale === true);
       body.append(tr);
     }
     if (!body.children.length) {
       const tr = document.createElement("tr"); const td = cell("no overlay connected", "muted");
-      td.colSpan = 7; tr.append(td); body.append(tr);
+      td.colSpan = 5; tr.append(td); body.append(tr);
     }
   }
 

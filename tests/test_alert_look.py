@@ -286,3 +286,19 @@ async def test_the_gallery_sample_and_the_defaults_look_right(browser: Any, buse
     assert await page.evaluate("DXBus.settings.animation_out") == "fade"
     assert not console.of("error") and not console.of("pageerror")
     await page.close()
+
+
+async def test_the_page_follows_the_server_a_new_alert_replaces_the_one_on_screen(
+        browser: Any, buses: BusMaker) -> None:
+    bus = await buses.make()
+    page = await open_recorded(browser, bus, "animation_out=none")
+    bus.hub.emit("alert", {"id": "one", "title": "First", "message": "one", "duration": LONG}, origin=TEST)
+    await shown(page, "one")
+    bus.hub.emit("alert_end", {"id": "someone-else", "reason": "skipped"}, origin=TEST)  # not this one
+    bus.hub.emit("alert", {"id": "two", "title": "Second", "message": "two", "duration": LONG}, origin=TEST)
+    await shown(page, "two")  # at once: the page never holds an alert back the server sent
+    assert await page.eval_on_selector_all(".alert", "els => els.map(e => e.dataset.id)") == ["two"]
+    bus.hub.emit("alert_end", {"id": "two", "reason": "skipped"}, origin=TEST)
+    await page.wait_for_function("document.querySelectorAll('.alert').length === 0", timeout=10_000)
+    assert await page.get_attribute("#alerts", "data-shown") == "2"
+    await page.close()

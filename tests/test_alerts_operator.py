@@ -54,6 +54,20 @@ async def test_skip_ends_the_alert_on_screen_and_the_next_one_follows_after_the_
         assert second["EventType"] == "alert" and second["Data"]["rule"] == "low_health"
 
 
+async def test_a_skipped_alert_leaves_the_obs_text_file_too(bus_factory: Any, tmp_path: Path) -> None:
+    bus, clock = await make(bus_factory)
+    text = tmp_path / "obs-text" / "alert.txt"
+    bus.hub.emit("scene_transition", {"to_scene": "Bone_East_12"})
+    bus.hub.emit("player_death", {"location": "Bone_East_12"})
+    await wait_until(lambda: bus.alerts.queue.current is not None, what="the death alert on screen")
+    await clock.advance(0.25)  # the text files' tick
+    assert text.read_text(encoding="utf-8") == bus.alerts.queue.current.message
+    await call(bus, "/api/alerts/skip")
+    await wait_until(lambda: bus.alerts.queue.current is None, what="the skipped alert gone")
+    await clock.advance(0.25)
+    assert text.read_text(encoding="utf-8") == ""
+
+
 async def test_replay_queues_the_last_shown_alerts_again(bus_factory: Any) -> None:
     bus, clock = await make(bus_factory)
     nothing = await call(bus, "/api/alerts/replay")  # an empty body means one

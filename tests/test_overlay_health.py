@@ -194,16 +194,16 @@ async def test_dashboard_shows_a_page_loaded_before_its_settings_changed_as_stal
             dashboard = await browser.new_page()
             await dashboard.goto(bus.url() + "/")
             row = dashboard.locator('#overlays tr[data-page="/overlays/mine"]')
-            await row.locator("td.current").wait_for(timeout=10_000)
-            assert (await row.locator("td.painted").text_content() or "").startswith("painted ")
+            await row.locator(".version.current").wait_for(timeout=10_000)
+            assert (await row.locator(".painted").text_content() or "").startswith("painted ")
             # The settings change (a new setting in the manifest): the open page still has the old ones.
             (folder / "mine.toml").write_text('title = "Mine"\n[settings.size]\ntype = "int"\ndefault = 3\n')
             rows = await wait_until(lambda: _mine(session, bus, "stale"), what="the page turning stale")
             assert rows[0]["version"] != rows[0]["current_version"]
-            await row.locator("td.stale").wait_for(timeout=10_000)
-            assert await row.locator("td.stale").text_content() == "stale: refresh it"
+            await row.locator(".version.stale").wait_for(timeout=10_000)
+            assert await row.locator(".version.stale").text_content() == "stale: refresh it"
             await overlay.reload()  # a refreshed page is current again
-            current = '#overlays tr[data-page="/overlays/mine"]:not(.stale) td.current'
+            current = '#overlays tr[data-page="/overlays/mine"]:not(.stale) .version.current'
             await dashboard.locator(current).wait_for(timeout=10_000)
         finally:
             await browser.close()
