@@ -74,14 +74,17 @@ async def fill(bus: Bus, name: str, values: dict[str, Any]) -> None:
 
 def prepare(folder: Path, name: str) -> dict[str, dict[str, Any]]:
     """Before the bus starts: a state file with every boss fought (longest names, two-digit attempts,
-    hour-long bests) and a five-digit death count; returns config overrides (the splits route)."""
+    hour-long bests) and a five-digit death count; returns config overrides (the splits route, and no
+    text files: `fill` moves the manual clock an hour, which would wake their 250 ms ticker 14,400
+    times, minutes of file writes on a loaded machine for a test that reads only the overlay)."""
     import json
 
     record = {"attempts": 99, "defeats": 98, "best": 3599.9, "last": 3599.9}
     bosses = {boss: dict(record) for boss in largest().bosses}
     doc = {"version": STATE_FILE_VERSION, "deaths_total": 98765, "bosses": bosses, "death_locations": {}}
     (folder / "dxbus-state.json").write_text(json.dumps(doc), encoding="utf-8")
-    return splits_overrides(folder) if name == "splits" else {}
+    overrides: dict[str, dict[str, Any]] = {"TextFiles": {"Enabled": False}}
+    return overrides | (splits_overrides(folder) if name == "splits" else {})
 
 
 def splits_overrides(tmp_path: Path) -> dict[str, dict[str, Any]]:
