@@ -69,11 +69,11 @@ def _boss(s: Mapping[str, Any]) -> Box:
 
 
 def _deaths(s: Mapping[str, Any]) -> Box:
-    return 390 - 36, 36, 100, "five-digit counts"
+    return 410 - 36, 36, 100, "five-digit counts, grouped (98,765)"
 
 
 def _stats(s: Mapping[str, Any]) -> Box:
-    return 366 - 36, 36, 216, "hour-long sessions, large totals"
+    return 376 - 36, 36, 216, "hour-long sessions, large totals (grouped digits)"
 
 
 def _splits(s: Mapping[str, Any]) -> Box:

@@ -11,6 +11,7 @@
  *     quiet: true,                              // not an overlay: no hello/painted reports
  *   });
  *   DXBus.timer(state.timers.fight)             // seconds a state timer shows now (server reference)
+ *   DXBus.formatCount(12345.6)                  // "12,345.6": grouped digits for counts and amounts
  *
  * What it guarantees:
  * - Overlays render server state; they never count, pair or time anything. The page connects to the
@@ -72,6 +73,26 @@
     var out = (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(s).padStart(2, "0");
     if (tenths) out += "." + Math.floor((total - whole) * 10);
     return out;
+  }
+
+  /**
+   * A count or amount with grouped digits ("12,345", "99,999.9"): at most one decimal, none for whole
+   * numbers. Grouped in the page's language (`<html lang="en">`, the overlays' own), not the machine's,
+   * so a stream shows what its labels' language writes and tests see the same text everywhere.
+   */
+  var countFormat = null;
+  function formatCount(value) {
+    var n = Number(value);
+    if (!isFinite(n)) n = 0;
+    if (countFormat === null) {
+      var lang = document.documentElement.lang || "en";
+      try {
+        countFormat = new Intl.NumberFormat(lang, { maximumFractionDigits: 1 });
+      } catch (err) {
+        countFormat = new Intl.NumberFormat("en", { maximumFractionDigits: 1 });
+      }
+    }
+    return countFormat.format(Math.round(n * 10) / 10);
   }
 
   /** Set an element's text (never HTML: event text is shown as text, always). */
@@ -464,6 +485,7 @@
     serverNow: serverNow,
     every: every,
     formatTime: formatTime,
+    formatCount: formatCount,
     nextFrame: nextFrame,
     setText: setText,
     assetUrl: assetUrl,

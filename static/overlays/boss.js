@@ -10,6 +10,7 @@
     name: document.getElementById("boss-name"), timer: document.getElementById("boss-timer"),
     attempts: document.getElementById("boss-attempts"), best: document.getElementById("boss-best"),
     last: document.getElementById("boss-last"), list: document.getElementById("boss-list"),
+    meta: document.getElementById("boss-meta"),
   };
   var fightTimer = null;
 
@@ -28,7 +29,7 @@
     var rows = names.slice(0, S.list_size).map(function (name) {
       var r = bosses[name] || {};
       var li = document.createElement("li");
-      [["n", name], ["a", (Number(r.attempts) || 0) + "\u00d7"], ["b", r.best != null ? time(r.best) : "\u2013"]]
+      [["n", name], ["a", DXBus.formatCount(Number(r.attempts) || 0) + "\u00d7"], ["b", r.best != null ? time(r.best) : "\u2013"]]
         .forEach(function (cell) {
           var span = document.createElement("span");
           span.className = cell[0];
@@ -48,9 +49,17 @@
     box.classList.toggle("idle", idle);
     box.classList.toggle("active", !!b.active);
     if (S.hide_when_idle) box.classList.toggle("dx-hidden", idle);
-    DXBus.setText(el.name, name || "\u2014");
-    DXBus.setText(el.attempts, Number(b.attempts) || 0);
+    // Idle parts stay hidden: no "\u2014", "0:00" or "Attempt 0" on stream before the first fight.
+    [el.name, el.timer, el.meta].forEach(function (part) { part.classList.toggle("dx-hidden", idle); });
+    DXBus.setText(el.name, name || "");
+    DXBus.setText(el.attempts, DXBus.formatCount(Number(b.attempts) || 0));
     DXBus.setText(el.best, b.best != null ? time(b.best) : "\u2013");
+    // The timer's colour says how the fight on screen ended; running (or none yet) it is neutral.
+    var ended = last && !b.active && last.boss === name;
+    var gold = ended && last.result === "defeated" && b.best != null && Number(last.time) <= Number(b.best);
+    el.timer.classList.toggle("won", !!ended && last.result === "defeated" && !gold);
+    el.timer.classList.toggle("gold", !!gold);
+    el.timer.classList.toggle("lost", !!ended && last.result !== "defeated");
     if (last) {
       var won = last.result === "defeated";
       el.last.className = "result-" + (won ? "defeated" : "died");

@@ -7,6 +7,7 @@
   var live = [];          // numbers on screen, oldest first
   var shown = 0;          // numbers created (not merges), for tests and the benchmark
   var duration = Math.max(50, S.duration * (S.motion > 0 ? S.motion : 1));
+  var FLOAT_FADE_AT = 0.75;  // share of the float shown at full opacity; the fade takes the rest
 
   function remove(n) {
     if (n.gone) return;
@@ -18,7 +19,7 @@
     if (i >= 0) live.splice(i, 1);
   }
 
-  function fmt(v) { return String(Math.round(v * 10) / 10); }
+  function fmt(v) { return DXBus.formatCount(v); }  // 12,345.6: grouped, one decimal at most
 
   function render(n) {
     n.text.textContent = fmt(n.value);
@@ -42,11 +43,16 @@
     if (n.gone) return;
     if (n.anim) n.anim.cancel();
     var rise = n.side === "taken" ? 70 : 120;
+    // Linear time with an easing per segment: a pop, a rise at full opacity for three quarters of the
+    // float (an eased whole would reach its fade early: half transparent a quarter of the way in), then
+    // the fade. Tests read the number at any point by pausing this animation (FLOAT_FADE_AT).
     n.anim = n.el.animate([
-      { transform: "translate(-50%, -50%) scale(1.35)", opacity: 1, offset: 0 },
-      { transform: "translate(-50%, -60%) scale(1)", opacity: 1, offset: 0.15 },
-      { transform: "translate(-50%, calc(-50% - " + rise + "px)) scale(0.9)", opacity: 0 }
-    ], { duration: duration, easing: "cubic-bezier(.2,.7,.3,1)", fill: "forwards" });
+      { transform: "translate(-50%, -50%) scale(1.35)", opacity: 1, offset: 0, easing: "ease-out" },
+      { transform: "translate(-50%, -60%) scale(1)", opacity: 1, offset: 0.15, easing: "ease-out" },
+      { transform: "translate(-50%, calc(-50% - " + (rise * 0.8) + "px)) scale(0.96)", opacity: 1,
+        offset: FLOAT_FADE_AT, easing: "ease-in" },
+      { transform: "translate(-50%, calc(-50% - " + rise + "px)) scale(0.9)", opacity: 0, offset: 1 }
+    ], { duration: duration, easing: "linear", fill: "forwards" });
     n.anim.onfinish = function () { remove(n); };
   }
 

@@ -9,8 +9,8 @@
   function render(state, info) {
     var d = state.deaths || {};
     var session = Number(d.session) || 0;
-    DXBus.setText(sessionEl, session);
-    DXBus.setText(totalEl, Number(d.total) || 0);
+    DXBus.setText(sessionEl, DXBus.formatCount(session));
+    DXBus.setText(totalEl, DXBus.formatCount(Number(d.total) || 0));
     if (!info.full && shown !== null && session > shown && S.motion > 0 && sessionEl.animate) {
       sessionEl.animate([{ transform: "scale(1.6)", color: S.accent }, { transform: "scale(1)" }],
                         { duration: 500 * S.motion, easing: "ease-out" });

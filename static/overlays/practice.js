@@ -18,13 +18,14 @@
     var target = data.target;
     if (S.hide_when_off) box.classList.toggle("dx-hidden", !target);
     box.classList.toggle("live", !!live());
-    DXBus.setText(el.target, target ? target.name : "No target");
-    DXBus.setText(el.attempts, data.attempts);
-    DXBus.setText(el.cleared, data.cleared);
-    DXBus.setText(el.deaths, data.deaths);
+    el.target.classList.toggle("dx-hidden", !target);  // no "No target" placeholder on stream
+    DXBus.setText(el.target, target ? target.name : "");
+    DXBus.setText(el.attempts, DXBus.formatCount(data.attempts));
+    DXBus.setText(el.cleared, DXBus.formatCount(data.cleared));
+    DXBus.setText(el.deaths, DXBus.formatCount(data.deaths));
     DXBus.setText(el.best, time(data.best));
     DXBus.setText(el.average, time(data.average));
-    DXBus.setText(el.damage, data.damage_taken);
+    DXBus.setText(el.damage, DXBus.formatCount(data.damage_taken));
     var items = data.history.slice(Math.max(0, data.history.length - S.history)).reverse().map(function (a) {
       var li = document.createElement("li");
       li.className = a.result;
@@ -32,7 +33,7 @@
       result.className = "result";
       DXBus.setText(result, "#" + a.number + " " + a.result);
       var rest = document.createElement("span");
-      DXBus.setText(rest, " " + time(a.time) + (S.show_damage ? " \u00b7 " + a.damage_taken + " dmg" : ""));
+      DXBus.setText(rest, " " + time(a.time) + (S.show_damage ? " \u00b7 " + DXBus.formatCount(a.damage_taken) + " dmg" : ""));
       li.append(result, rest);
       return li;
     });

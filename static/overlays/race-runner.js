@@ -16,7 +16,7 @@
     DXBus.setText(els.name, row.runner);
     DXBus.setText(els.hp, row.hp === null || row.hp === undefined ? "" : "HP " + row.hp + "/" + (row.hp_max || row.hp));
     DXBus.setText(els.room, row.area || row.room || "");
-    DXBus.setText(els.deaths, "Deaths " + row.deaths);
+    DXBus.setText(els.deaths, "Deaths " + DXBus.formatCount(row.deaths));
     DXBus.setText(els.status, row.status === "running" ? "" : row.status);
     var text = "";
     if (row.finish_text) text = "Finished " + row.finish_text;

@@ -13,7 +13,8 @@
   function render(state) {
     var sc = state.scene || {};
     var name = sc.current ? String(sc.current) : null;
-    DXBus.setText(nameEl, name || "\u2014");
+    box.classList.toggle("dx-hidden", !name);  // nothing to show before the first room
+    DXBus.setText(nameEl, name || "");
     DXBus.setText(areaEl, sc.area || "");
     box.dataset.scene = name || "";
     timer = (state.timers || {}).room || null;

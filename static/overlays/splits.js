@@ -45,6 +45,8 @@
     if (!data) return;
     DXBus.setText(el.route, data.route.name);
     box.classList.toggle("running", running());
+    // No "0:00.0" before the first run: the clock shows from the start of a run on.
+    el.clock.classList.toggle("dx-hidden", data.run.phase === "idle" && !elapsed());
     var splits = data.splits;
     var at = data.run.phase === "idle" ? 0 : Math.min(data.run.index, splits.length - 1);
     var n = Math.min(S.visible, splits.length);

@@ -8,15 +8,15 @@
   var timer = null;
 
   function num(x) { var n = Number(x); return isFinite(n) ? n : 0; }
-  function round(x) { return String(Math.round(x * 10) / 10); }
+  function count(x) { return DXBus.formatCount(num(x)); }  // 12,345.6: grouped, one decimal at most
   function tick() { DXBus.setText(el.time, DXBus.formatTime(DXBus.timer(timer))); }
 
   function render(state) {
-    DXBus.setText(el.deaths, num((state.deaths || {}).session));
-    DXBus.setText(el.dealt, round(num((state.damage || {}).dealt)));
-    DXBus.setText(el.taken, round(num((state.damage || {}).taken)));
-    DXBus.setText(el.kills, num(state.enemies_killed));
-    DXBus.setText(el.rooms, num((state.scene || {}).rooms_visited));
+    DXBus.setText(el.deaths, count((state.deaths || {}).session));
+    DXBus.setText(el.dealt, count((state.damage || {}).dealt));
+    DXBus.setText(el.taken, count((state.damage || {}).taken));
+    DXBus.setText(el.kills, count(state.enemies_killed));
+    DXBus.setText(el.rooms, count((state.scene || {}).rooms_visited));
     timer = (state.timers || {}).session || null;
     tick();
   }
