@@ -65,7 +65,12 @@ class Bare:
         for obj in objs:
             text = self.serialize(obj).decode()
             for ws in tuple(self.sockets):
-                await ws.send_str(text)
+                if ws.closed:  # a client that left during the loop
+                    continue
+                try:
+                    await ws.send_str(text)
+                except ConnectionResetError:  # its transport closed while we were at the others
+                    self.sockets.discard(ws)
 
     async def post(self, request: web.Request) -> web.Response:
         objs = self.items(await request.read())

@@ -190,6 +190,7 @@ class HttpConnection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection: `await post(body)` -> the response status."""
 
     def __init__(self, host: str, port: int, path: str) -> None:
+        self.host, self.port, self.path = host, port, path
         self.head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
                      "Content-Type: application/json\r\nContent-Length: ").encode()
         self.buf = bytearray()
@@ -309,8 +310,12 @@ async def _paced(conns: list[HttpConnection], params: dict[str, Any]) -> dict[st
 
     async def send(c: HttpConnection, body: bytes) -> None:
         nonlocal bad
-        if await c.post(body) != 200:
+        try:
+            if await c.post(body) != 200:
+                bad += 1
+        except ConnectionError:  # the server closed it: count the event lost, keep the pool's size
             bad += 1
+            c = (await _open(c.host, c.port, 1, c.path))[0]
         free.put_nowait(c)
 
     start = time.monotonic() + 0.05

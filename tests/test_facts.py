@@ -204,3 +204,27 @@ async def test_the_stream_derives_once_and_settles_on_its_own_timer() -> None:
         assert seen[-1].as_dict()["kind"] == "fight_result"
     finally:
         await stream.stop()
+
+
+def test_stream_listeners_are_called_in_order_until_removed_and_one_failing_stops_none() -> None:
+    hub = Hub(ManualClock())
+    stream = FactStream(hub, FactDeriver(hub.clock, WINDOW))
+    calls: list[str] = []
+
+    def failing(fact: Fact) -> None:
+        calls.append("failing")
+        raise RuntimeError("a broken part")
+
+    def second(fact: Fact) -> None:
+        calls.append(f"second {fact.kind}")
+
+    stream.add_listener(failing)
+    stream.add_listener(second)
+    hub.emit("combat_damage", {"damage": 3, "is_player_damage": False})
+    assert calls == ["failing", "second damage_dealt"]
+    stream.remove_listener(failing)
+    hub.emit("combat_damage", {"damage": 2, "is_player_damage": True, "health_remaining": 4})
+    assert calls[2:] == ["second damage_taken", "second health_changed"]
+    stream.remove_listener(second)
+    hub.emit("combat_damage", {"damage": 1})
+    assert len(calls) == 4
