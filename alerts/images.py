@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-from .sounds import SOUND_NAME as PLAIN_NAME
+from .sounds import file_inside, plain_file_name
 
 IMAGE_SUFFIXES = frozenset({".png", ".apng", ".jpg", ".jpeg", ".gif", ".webp", ".avif"})
 USER_PREFIX = "/static/user-images/"
@@ -19,8 +19,7 @@ USER_PREFIX = "/static/user-images/"
 
 def safe_image_name(name: str) -> bool:
     """Whether `name` is a plain image file name (no path, no traversal, a known image suffix)."""
-    return (bool(PLAIN_NAME.fullmatch(name)) and ".." not in name
-            and Path(name).suffix.lower() in IMAGE_SUFFIXES)
+    return plain_file_name(name, IMAGE_SUFFIXES)
 
 
 class ImageMissing(ValueError):
@@ -46,11 +45,4 @@ class ImageLibrary:
 
     def user_file(self, name: str) -> Path | None:
         """The user's image file to serve, or None (bad name, missing, or outside the folder)."""
-        if not safe_image_name(name):
-            return None
-        path = (self.user_dir / name).resolve()
-        try:
-            path.relative_to(self.user_dir.resolve())
-        except ValueError:
-            return None
-        return path if path.is_file() else None
+        return file_inside(self.user_dir, name) if safe_image_name(name) else None

@@ -24,10 +24,24 @@ def builtin_dir() -> Path:
     return Path(str(resources.files("dxbus.static").joinpath("sounds")))
 
 
+def plain_file_name(name: str, suffixes: frozenset[str]) -> bool:
+    """Whether `name` is a plain file name (no path, no traversal) with one of `suffixes`."""
+    return bool(SOUND_NAME.fullmatch(name)) and ".." not in name and Path(name).suffix.lower() in suffixes
+
+
 def safe_name(name: str) -> bool:
     """Whether `name` is a plain audio file name (no path, no traversal, a known audio suffix)."""
-    return (bool(SOUND_NAME.fullmatch(name)) and ".." not in name
-            and Path(name).suffix.lower() in AUDIO_SUFFIXES)
+    return plain_file_name(name, AUDIO_SUFFIXES)
+
+
+def file_inside(folder: Path, name: str) -> Path | None:
+    """The file `name` in `folder`, or None when it is missing or resolves outside it (a link)."""
+    path = (folder / name).resolve()
+    try:
+        path.relative_to(folder.resolve())
+    except ValueError:
+        return None
+    return path if path.is_file() else None
 
 
 class SoundMissing(ValueError):
@@ -64,11 +78,4 @@ class SoundLibrary:
 
     def user_file(self, name: str) -> Path | None:
         """The user's sound file to serve, or None (bad name, missing, or outside the folder)."""
-        if not safe_name(name):
-            return None
-        path = (self.user_dir / name).resolve()
-        try:
-            path.relative_to(self.user_dir.resolve())
-        except ValueError:
-            return None
-        return path if path.is_file() else None
+        return file_inside(self.user_dir, name) if safe_name(name) else None
