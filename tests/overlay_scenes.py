@@ -44,9 +44,9 @@ SCENES: dict[str, str] = {
         "#f8dc96"),
 }
 
-# Every overlay with text (alerts: its look is another change's; it is checked there).
+# Every overlay with text.
 OVERLAYS = ("hp", "damage", "deaths", "boss", "room", "practice", "splits", "stats",
-            "race-board", "race-duel", "race-runner")
+            "race-board", "race-duel", "race-runner", "alerts")
 
 # The query each overlay is shown with: every number on (hp's 5/7), damage numbers where they stay.
 QUERIES: dict[str, str] = {
@@ -54,6 +54,8 @@ QUERIES: dict[str, str] = {
     "damage": "spread=0&dealt_x=30&dealt_y=30&taken_x=70&taken_y=30&duration=1200",
     "stats": "show_kills=1",
     "boss": "show_list=1&list_size=3",
+    # A test alert shows only on a preview page, never on stream; 30 px fits the 960 px test frame.
+    "alerts": "preview=1&sound=0&size=30",
 }
 
 ROUTE = """
@@ -181,6 +183,10 @@ async def after_page(bus: Bus, name: str) -> None:
         emit("combat_damage", {"damage": 1, "is_player_damage": True})
     elif name.startswith("race-"):
         emit("race_state", race_state())
+    elif name == "alerts":  # a boss-defeated alert from the server's queue, its title, icon and message
+        async with aiohttp.ClientSession() as http, \
+                http.post(bus.url() + "/api/alerts/test", json={"rule": "boss_defeated"}) as resp:
+            assert resp.status == 200, await resp.text()
 
 
 # What `after_page` makes the page show, to wait for.
@@ -189,6 +195,7 @@ READY: dict[str, str] = {
     "race-board": "document.querySelectorAll('.rb-row').length === 3",
     "race-duel": "document.querySelectorAll('.rd-cell').length === 1",
     "race-runner": "document.getElementById('name').textContent !== ''",
+    "alerts": "(document.querySelector('.alert .message') || {}).textContent > ''",
 }
 
 # Freeze the page as it is now: every animation (damage floats, hit flashes, silk transitions) paused

@@ -26,8 +26,7 @@ the look (or on a machine whose fonts differ too much), run
     DXBUS_UPDATE_GOLDEN=1 pytest tests/test_overlay_golden.py
 
 and look at the new PNGs before committing them. A missing golden fails the test (with the path), so a
-new overlay or state cannot pass unseen. The alerts overlay has no goldens yet: its look is being
-reworked (issue 15, item 4).
+new overlay or state cannot pass unseen.
 """
 
 from __future__ import annotations
