@@ -8,6 +8,7 @@ custom rules match raw events' `Data`; the queue publishes `alert` events back o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dxbus.config import ConfigError
@@ -75,38 +76,27 @@ class AlertService:
 
     def _check_sounds(self) -> dict[str, str]:
         """Resolve every configured sound now, so a missing file stops start-up, naming the key."""
-        urls: dict[str, str] = {}
-        detector_names = {name for name, _ in self.config.detectors.items()}
-        for name, spec in self.specs.items():
-            if not spec.enabled:
-                continue
-            if name in detector_names:
-                where = f"[Alerts] Detectors.{type(spec).__name__}"
-            else:
-                where = f"[Alerts] rule {name!r}"
-            choices = [("Sound", spec.sound)] + [
-                (f"Variations.{i}.Sound", v.sound) for i, v in enumerate(spec.variations) if v.sound]
-            for key, sound in choices:
-                try:
-                    urls[sound] = self.sounds.url(sound)
-                except SoundMissing as exc:
-                    raise ConfigError(f"{where} {key} = {sound!r}: {exc}") from None
-        return urls
+        return self._check_files("Sound", lambda spec: spec.sound, self.sounds.url, SoundMissing)
 
     def _check_images(self) -> dict[str, str]:
         """Resolve every configured picture now, so a missing file stops start-up, naming the key."""
+        return self._check_files("Image", lambda spec: spec.image, self.images.url, ImageMissing)
+
+    def _check_files(self, key: str, named: Callable[[Any], str], url: Callable[[str], str],
+                     missing: type[ValueError]) -> dict[str, str]:
+        """Every file name the enabled rules and their variations give under `key`, to its URL."""
         urls: dict[str, str] = {}
         for name, spec in self.specs.items():
             if not spec.enabled:
                 continue
-            where = self._where(name, spec)
-            choices = [("Image", spec.image)] + [
-                (f"Variations.{i}.Image", v.image) for i, v in enumerate(spec.variations) if v.image]
-            for key, image in choices:
+            choices = [(key, named(spec))] + [
+                (f"Variations.{i}.{key}", named(v)) for i, v in enumerate(spec.variations) if named(v)]
+            for where_key, file_name in choices:
                 try:
-                    urls[image] = self.images.url(image)
-                except ImageMissing as exc:
-                    raise ConfigError(f"{where} {key} = {image!r}: {exc}") from None
+                    urls[file_name] = url(file_name)
+                except missing as exc:
+                    where = self._where(name, spec)
+                    raise ConfigError(f"{where} {where_key} = {file_name!r}: {exc}") from None
         return urls
 
     def _where(self, name: str, spec: AlertSpec) -> str:
