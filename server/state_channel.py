@@ -11,7 +11,8 @@ comes in `?token=`). It then gets, on one socket:
   top-level keys that changed since revision `B`. A page whose revision is not `B` has missed one and
   asks for a full state (`resync`);
 - the events it asked for with `types=` (damage numbers, alerts, `overlay_reload`), as the plain stream
-  sends them (`since_seq=` resumes them after a drop).
+  sends them (`since_seq=` resumes them after a drop). A page that draws only events adds
+  `state_every=slow` and gets a patch at most every `SLOW_STATE` seconds.
 
 The document is computed once per loop iteration in which something was published (not per event,
 not per client), and only while someone listens. Each client is written by its own task, which sends
@@ -43,6 +44,7 @@ from .security import presented_token
 from .state_model import SessionState
 from .state_view import Section, changed_keys, state_document
 from .subscription import Subscription
+from .ws_frames import negotiates_deflate
 from .ws_protocol import StreamRequestError, parse_query  # the stream's own URL rules
 
 if TYPE_CHECKING:
@@ -56,6 +58,11 @@ HISTORY = 64  # patches kept per feed: a client further behind gets a full state
 # How often the document is looked at when nothing is published (a kill settling on its timer, a
 # practice target set over HTTP); bus clock seconds.
 IDLE_REFRESH = 0.25
+# Patches at most this often (bus clock seconds) to a page that draws events, not state (`state_every=slow`:
+# the damage numbers, the alerts). It needs the first full state (which events are replays) and a few
+# patches (its draw reports); a patch per hit doubled its messages at 1,000 hits/s. The idle refresh
+# wakes it at least this often, so the newest state still arrives.
+SLOW_STATE = 0.25
 
 
 def wants_state(query: Mapping[str, str]) -> bool:
@@ -129,7 +136,15 @@ class StateChannel:
 
     # -- change notification ------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
-        """Hub listener (real and test events): refresh once this loop iteration's publishing is done."""
+        """Hub listener (real and test events): refresh once this loop iteration's publishing is done.
+
+        The pages that asked for this event are woken first, so their writers send it before the
+        document is recomputed: a damage number does not wait for the state (its patch follows).
+        """
+        for feed in self.feeds.values():
+            for client in feed.clients:
+                if client.sub is not None and client.sub.wants(event.type):
+                    client.wake.set()
         self.changed()
 
     def changed(self, *_: Any) -> None:
@@ -138,7 +153,10 @@ class StateChannel:
             return
         self._scheduled = True
         try:
-            asyncio.get_running_loop().call_soon(self.flush)
+            loop = asyncio.get_running_loop()
+            # Two hops: the event writers scheduled by this publish (the stream's flush, the pages
+            # `on_event` woke) write first, and the document is recomputed after them.
+            loop.call_soon(loop.call_soon, self.flush)
         except RuntimeError:  # no loop (a tool publishing synchronously): nobody is listening
             self._scheduled = False
 
@@ -186,7 +204,10 @@ class StateChannel:
     # -- connections --------------------------------------------------------------------------
     async def serve(self, request: web.Request) -> web.StreamResponse:
         """Serve one state-channel connection (the caller, the stream handler, has asked the gate)."""
-        ws = web.WebSocketResponse(heartbeat=30.0, timeout=5.0, max_msg_size=64 * 1024)
+        # Deflate as the stream does (`[WebSocket] Compression`): not over loopback, where OBS and the
+        # overlays usually are; aiohttp's default deflated every hit for the page to inflate again.
+        compress = negotiates_deflate(self.bus.config.web_socket.compression, request.remote)
+        ws = web.WebSocketResponse(heartbeat=30.0, timeout=5.0, max_msg_size=64 * 1024, compress=compress)
         await ws.prepare(request)
         try:
             query = parse_query(request.query)
@@ -210,6 +231,8 @@ class StateChannel:
             await ws.close(code=1013, message=b"starting")
             return ws
         client = StateClient(self, feed, ws, request, query.types, query.since_seq, query.include_test)
+        if request.query.get("state_every") == "slow":
+            client.patch_every = SLOW_STATE
         self.bus.connections["websocket"] += 1
         try:
             await client.run()
@@ -247,6 +270,8 @@ class StateClient:
         self.include_test = include_test
         self.full_sent = 0
         self.patches_sent = 0
+        self.patch_every = 0.0  # seconds between patches at most (0: every revision)
+        self.patched_at: float | None = None
         self.health = OverlayHealth(remote=request.remote, connected_at=channel.bus.clock.monotonic())
 
     async def run(self) -> None:
@@ -338,6 +363,9 @@ class StateClient:
             await self._send_full()
             return
         now = self.channel.bus.clock.monotonic()
+        if self.patched_at is not None and now - self.patched_at < self.patch_every:
+            return  # a later wake (the next event, or the idle refresh) sends it
+        self.patched_at = now
         await _send(self.ws, {"type": "state_patch", "rev": feed.rev, "base": self.rev, "server_now": now,
                               # wall clock: a page's send-to-paint latency (bench/overlay_latency.py)
                               "server_time": self.channel.bus.clock.time(),

@@ -5,7 +5,7 @@
  *   DXBus.connect({
  *     types: ["combat_damage"],                 // events wanted as events ([] = state only; default:
  *                                               // the manifest's types, none listed = every event)
- *     render(state, info) { ... },              // the server's state, at most once per animation frame
+ *     render(state, info) { ... },              // the server's state, at most 3 times per animation frame
  *     on: { combat_damage(data, ev) { ... } },  // one handler per event type ("*" for all)
  *     status(s) { ... },                        // "connecting" | "live" | "down"
  *     quiet: true,                              // not an overlay: no hello/painted reports
@@ -18,8 +18,9 @@
  *   bus's state channel (`/ws?state=1` on its own origin, passing `?token=` through) and gets a full
  *   state (what `GET /api/state` serves plus `segments`, `practice` and `timers`), then patches with a
  *   revision number; a patch on a revision the page does not have makes it ask for a full state
- *   (`resync`). Changes are kept at once and drawn in the next animation frame: many patches in one
- *   frame are one `render(state, info)` (`info.changed`: the keys changed since the last draw,
+ *   (`resync`). Changes are kept at once and drawn at once, unless two draws already happened since
+ *   the last animation frame: then the next frame draws every change since in one `render(state, info)`
+ *   (at most three draws a frame; `info.changed`: the keys changed since the last draw,
  *   `info.full`: a full state arrived, `info.stale`: the bus is gone).
  * - Timers come from the server's clock: `{running, since, until}` or `{value}`; each message carries
  *   `server_now`, the page takes its offset from it (a full state sets it, a patch can only move it
@@ -44,6 +45,10 @@
   var BACKOFF_MAX_MS = 5000;
   var CLOCK_JUMP_S = 5;  // a patch this much behind the page's clock reading means the clock jumped
   var PAINT_REPORT_S = 0.25;  // at most four draw reports a second per page
+  // Draws as a change arrives, per animation frame; more changes in that frame wait for it. Two: one
+  // patch a frame comes a little early or late (the bus's loop, the game's send times), and the second
+  // of a frame should not wait for the next one.
+  var DRAWS_AT_ONCE = 2;
 
   // -- page configuration (rendered by the server into <script id="dx-config">) -------------------
   var config = {};
@@ -208,7 +213,9 @@
     this.rev = null;         // its revision
     this.changed = {};       // keys changed since the last render
     this.full = false;       // a full state arrived since the last render
-    this.frame = null;       // the pending animation frame
+    this.frame = null;       // the animation frame after a draw at once (the count starts again there)
+    this.drawsAtOnce = 0;    // draws at once since the last animation frame
+    this.pending = false;    // a change not drawn yet
     this.lastSeq = null;     // highest event Seq delivered
     this.snapSeq = null;     // Seq of the first full state: events at or below it are replays
     this.snapTime = null;    // the bus's wall clock (ms) at that state
@@ -228,7 +235,15 @@
     if (token) params.set("token", token);
     // A gallery preview (?preview=1) renders the test sandbox and gets the test events.
     if (query.get("preview") === "1") params.set("include_test", "1");
+    // A page that draws events, not state (damage numbers, alerts), takes a patch a few times a second:
+    // one per hit would double its messages at high hit rates, and it draws none of them.
+    if (!this.drawsState()) params.set("state_every", "slow");
     return proto + "//" + window.location.host + (this.options.path || config.ws || "/ws") + "?" + params;
+  };
+
+  /** Whether this page draws the server's state (a `render` or `snapshot` callback), not only events. */
+  Client.prototype.drawsState = function () {
+    return !!(this.options.render || this.options.snapshot);
   };
 
   Client.prototype.setStatus = function (status) {
@@ -310,7 +325,7 @@
     this.event(frame);
   };
 
-  /** A full state or a patch: kept at once, drawn at the next animation frame (one draw per frame). */
+  /** A full state or a patch: kept at once, drawn at once or at the next animation frame (`schedule`). */
   Client.prototype.applyState = function (frame) {
     if (typeof frame.server_now === "number") {
       // The server's clock was at least `server_now` when this arrived, so each message bounds the
@@ -359,10 +374,29 @@
     this.schedule();
   };
 
+  /**
+   * A change to draw: at once, while fewer than DRAWS_AT_ONCE draws happened since the last animation
+   * frame; after that it waits for the next frame, which draws every change since together. So the DOM
+   * write does not wait up to a frame for the paint that shows it, each paint shows the newest state,
+   * and a page draws at most DRAWS_AT_ONCE + 1 times a frame whatever the patch rate.
+   */
   Client.prototype.schedule = function () {
-    if (this.frame !== null) return;
     var self = this;
-    this.frame = requestAnimationFrame(function () { self.frame = null; self.render(); });
+    this.pending = true;
+    if (this.drawsAtOnce >= DRAWS_AT_ONCE) return;  // the frame draws it
+    this.drawsAtOnce += 1;
+    this.draw();
+    if (this.frame !== null) return;
+    this.frame = requestAnimationFrame(function () {
+      self.frame = null;
+      self.drawsAtOnce = 0;
+      if (self.pending) self.draw();
+    });
+  };
+
+  Client.prototype.draw = function () {
+    this.pending = false;
+    this.render();
   };
 
   Client.prototype.render = function () {
@@ -380,8 +414,11 @@
     }
     if (this.options.render) this.safe(this.options.render, this.state, info);
     this.stats.renders += 1;
-    // Latency hook (bench/overlay_latency.py): the bus's send time of the newest state drawn now.
-    if (window.__dxProbe && this.sentAt) window.__dxProbe({ type: "state", data: { _t: this.sentAt } });
+    // Latency hook (bench/overlay_latency.py): the bus's send time of the newest state drawn now (a page
+    // that draws only events wrote nothing here: its draws are reported by `event`).
+    if (window.__dxProbe && this.sentAt && this.drawsState()) {
+      window.__dxProbe({ type: "state", data: { _t: this.sentAt } });
+    }
     if (full) this.stats.snapshots += 1;  // counted once drawn: the page shows this state now
     this.reportPaint();
   };

@@ -187,6 +187,21 @@ async def test_a_timer_freezes_and_is_marked_stale_while_the_bus_is_down(
         await page.close()
 
 
+async def test_a_change_is_on_the_page_before_the_next_animation_frame(browser: Any, buses: BusMaker) -> None:
+    # The page's clock stays paused, so no animation frame runs: the hit is drawn when its patch arrives.
+    bus = await buses.make()
+    await emit_state(bus, "player_update", {"health_current": 7, "health_max": 7})
+    page = await open_paused(browser, bus, "hp")
+    await page.clock.run_for(50)  # the frames after the first draw
+    await emit_state(bus, "player_update", {"health_current": 4, "health_max": 7})
+
+    async def drawn() -> bool:
+        return bool(await page.evaluate("document.getElementById('hp-num').textContent === '4/7'"))
+    await eventually(drawn, timeout=10, what="4/7 drawn with no frame passing")
+    assert await page.locator(".mask.full").count() == 4
+    await page.close()
+
+
 async def test_the_hp_overlay_shows_the_last_value_of_a_burst(browser: Any, buses: BusMaker) -> None:
     bus = await buses.make(overrides={"DataCollection": {"UpdateFrequencyHz": 10}})
     clock = bus.clock

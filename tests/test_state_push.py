@@ -142,6 +142,33 @@ async def test_resync_sends_a_full_state(bus_factory: Any) -> None:
         assert (await _next(ws, "pong"))["id"] == 7
 
 
+async def test_a_page_that_draws_only_events_gets_every_event_and_few_patches(bus_factory: Any) -> None:
+    # The damage overlay (`state_every=slow`): every hit at once, the state a few times a second.
+    clock = ManualClock()
+    bus: Bus = await bus_factory(clock=clock)
+    async with aiohttp.ClientSession() as session, \
+            await _connect(session, bus, "&types=combat_damage&state_every=slow") as ws:
+        page = Page()
+        page.apply(await _next(ws, "state"))
+        frames = []
+        for i in range(5):
+            bus.hub.emit("combat_damage", {"damage": 10 + i, "is_player_damage": False})
+            while True:  # this hit's event, and a patch only if one is due
+                frame = await _next(ws)
+                frames.append(frame)
+                if frame.get("EventType") == "combat_damage":
+                    break
+            await clock.advance(0.01)
+        assert [f["Data"]["damage"] for f in frames if "EventType" in f] == [10, 11, 12, 13, 14]
+        patches = [f for f in frames if f.get("type") == "state_patch"]
+        assert len(patches) <= 1  # 50 ms of hits: one patch at most (SLOW_STATE is 0.25 s)
+        for patch in patches:
+            page.apply(patch)
+        await clock.advance(0.5)  # the idle refresh brings the newest state
+        while page.state["damage"]["dealt"] != 60:
+            page.apply(await _next(ws, "state_patch"))
+
+
 async def test_a_reader_behind_gets_one_merged_patch(bus_factory: Any) -> None:
     bus: Bus = await bus_factory(clock=ManualClock())
     assert bus.state_channel is not None and bus.state is not None

@@ -21,9 +21,15 @@
 
   function fmt(v) { return DXBus.formatCount(v); }  // 12,345.6: grouped, one decimal at most
 
+  // A hit changes the text nodes' data, never the nodes: `textContent` would replace the node, and a new
+  // node costs a style recalc and a layout object on every merged hit (16 a frame at 1,000 hits/s).
+  function setData(node, text) {
+    if (node.data !== text) node.data = text;
+  }
+
   function render(n) {
-    n.text.textContent = fmt(n.value);
-    n.times.textContent = n.count > 1 ? "\u00d7" + n.count : "";
+    setData(n.text, fmt(n.value));
+    setData(n.times, n.count > 1 ? "\u00d7" + n.count : "");
     var big = n.side === "taken" ? n.value >= 2 : n.value >= S.big_hit;
     var huge = n.side === "taken" ? n.value >= 4 : n.value >= S.big_hit * 3;
     var cls = "dmg " + n.side + (huge ? " huge" : big ? " big" : "");
@@ -82,11 +88,14 @@
     }
     while (live.length >= S.max_numbers) remove(live[0]);
     var el = document.createElement("div");
-    var text = document.createElement("span");
-    var times = document.createElement("span");
-    times.className = "times";
-    el.appendChild(text);
-    el.appendChild(times);
+    var textSpan = document.createElement("span");
+    var timesSpan = document.createElement("span");
+    timesSpan.className = "times";
+    // An empty text node paints and lays out nothing, as an empty span does.
+    var text = textSpan.appendChild(document.createTextNode(""));
+    var times = timesSpan.appendChild(document.createTextNode(""));
+    el.appendChild(textSpan);
+    el.appendChild(timesSpan);
     var x = (taken ? S.taken_x : S.dealt_x) / 100 * window.innerWidth + (Math.random() - 0.5) * S.spread;
     var y = (taken ? S.taken_y : S.dealt_y) / 100 * window.innerHeight + (Math.random() - 0.5) * S.spread * 0.6;
     el.style.left = x + "px";
