@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from .clock import utc_iso
+from .quick_init import quick_init
 from .sources.original_format import normalize_fields, normalize_object
 
 EVENT_TYPE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -37,6 +38,7 @@ class EventError(ValueError):
         self.message = message
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Draft:
     """A validated event before the bus gives it a `Seq`."""
@@ -47,6 +49,7 @@ class Draft:
     origin: str = LIVE
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Event:
     """An accepted event. `raw` is its wire form, serialized once and reused everywhere."""
@@ -72,39 +75,6 @@ class Event:
         return wire_dict(self.timestamp, self.type, self.data, self.seq, self.origin)
 
 
-# Frozen dataclasses set each field through object.__setattr__ in __init__, about 3 us for an Event;
-# every accepted event makes a Draft and an Event, so the ingest paths build them through the slots'
-# own setters (same objects, still frozen afterwards: assigning a field raises as before).
-_new = object.__new__
-_E_SEQ, _E_TYPE, _E_DATA, _E_TS, _E_RECEIVED, _E_RAW, _E_ORIGIN = (
-    Event.__dict__[name].__set__
-    for name in ("seq", "type", "data", "timestamp", "received", "raw", "origin"))
-_D_TYPE, _D_DATA, _D_TS, _D_ORIGIN = (
-    Draft.__dict__[name].__set__ for name in ("type", "data", "timestamp", "origin"))
-
-
-def _event(seq: int, event_type: str, data: dict[str, Any], timestamp: str, received: float, raw: bytes,
-           origin: str) -> Event:
-    event: Event = _new(Event)
-    _E_SEQ(event, seq)
-    _E_TYPE(event, event_type)
-    _E_DATA(event, data)
-    _E_TS(event, timestamp)
-    _E_RECEIVED(event, received)
-    _E_RAW(event, raw)
-    _E_ORIGIN(event, origin)
-    return event
-
-
-def _draft(event_type: str, data: dict[str, Any], timestamp: str | None) -> Draft:
-    draft: Draft = _new(Draft)
-    _D_TYPE(draft, event_type)
-    _D_DATA(draft, data)
-    _D_TS(draft, timestamp)
-    _D_ORIGIN(draft, LIVE)
-    return draft
-
-
 def wire_dict(timestamp: str, event_type: str, data: dict[str, Any], seq: int,
               origin: str = LIVE) -> dict[str, Any]:
     """The wire object: live events exactly as the guide reads them, others marked with `Origin`."""
@@ -122,7 +92,7 @@ def make_event(draft: Draft, seq: int, received_mono: float, received_wall: floa
     raw = orjson.dumps(wire_dict(timestamp, draft.type, draft.data, seq, draft.origin))
     if len(raw) > MAX_EVENT_BYTES:
         raise EventError("Data", f"event is {len(raw)} bytes, the limit is {MAX_EVENT_BYTES}")
-    return _event(seq, draft.type, draft.data, timestamp, received_mono, raw, draft.origin)
+    return Event(seq, draft.type, draft.data, timestamp, received_mono, raw, draft.origin)
 
 
 def validate(obj: Any, where: str = "event") -> Draft:
@@ -147,7 +117,7 @@ def validate(obj: Any, where: str = "event") -> Draft:
     timestamp = obj.get("Timestamp")
     if timestamp is not None:
         timestamp = normalize_timestamp(timestamp, f"{where}.Timestamp")
-    return _draft(event_type, data, timestamp)
+    return Draft(event_type, data, timestamp)
 
 
 def normalize_timestamp(value: Any, where: str = "Timestamp") -> str:

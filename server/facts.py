@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from .clock import Clock
 from .events import Event
+from .quick_init import quick_init
 from .sources.original_format import player_damage_flag
 from .tasks import cancel_and_wait
 from .world import World, load_world
@@ -326,6 +327,8 @@ FACT_TYPES: tuple[type[Fact], ...] = (
     RoomEntered, MenuEntered, NewSave, SaveLoaded, FightStarted, FightPhase, FightEnded, FightResult,
     Death, DamageTaken, DamageDealt, HealthChanged, Healed, EnemyKilled, AbilityGained, AbilityUsed,
     ItemCollected, BenchReached)
+for _fact_type in FACT_TYPES:
+    quick_init(_fact_type)  # a fact or two for every hit at combat rates
 
 
 # -- the deriver -------------------------------------------------------------------------------

@@ -149,7 +149,12 @@ class StateChannel:
 
     def changed(self, *_: Any) -> None:
         """Something may have changed: refresh the feeds with clients, once, soon."""
-        if self._scheduled or not any(f.clients for f in self.feeds.values()):
+        if self._scheduled:
+            return
+        for feed in self.feeds.values():  # a loop, not any(<genexpr>): this runs for every event and fact
+            if feed.clients:
+                break
+        else:
             return
         self._scheduled = True
         try:

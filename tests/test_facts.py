@@ -228,3 +228,31 @@ def test_stream_listeners_are_called_in_order_until_removed_and_one_failing_stop
     stream.remove_listener(second)
     hub.emit("combat_damage", {"damage": 1})
     assert len(calls) == 4
+
+
+def test_facts_and_events_made_by_the_quick_init_behave_as_dataclasses() -> None:
+    """Facts, drafts and events keep their dataclass contract: keyword-only facts, defaults, equality
+    and hashing by value, and no field can be changed afterwards."""
+    import dataclasses
+
+    from dxbus.events import Event
+
+    hit = DamageDealt(seq=3, timestamp="2026-01-01T00:00:00.000Z", at=1.0, amount=2, enemy="Crawler",
+                      in_fight=False)
+    assert hit.event is None
+    assert hit == DamageDealt(seq=3, timestamp="2026-01-01T00:00:00.000Z", at=1.0, amount=2,
+                              enemy="Crawler", in_fight=False)
+    assert len({hit, dataclasses.replace(hit)}) == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hit.amount = 5  # type: ignore[misc]
+    with pytest.raises(TypeError, match="keyword-only"):
+        DamageDealt(seq=3, timestamp="t", at=1.0)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="positional"):
+        DamageDealt(3, "t", 1.0, None, 2, None, False)  # type: ignore[misc]
+    room = RoomEntered(seq=1, timestamp="t", at=0.0, room="Tut_01", from_room=None, area=None, region=None)
+    assert (room.load_seconds, room.respawn, room.first) == (0.0, False, False)
+    assert Draft("combat_damage", {}).origin == "live"
+    event = Event(1, "combat_damage", {}, "t", 0.0, b"{}")
+    assert event.origin == "live"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.seq = 2  # type: ignore[misc]

@@ -11,9 +11,11 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes.livesplit_server import FakeLiveSplitServer, format_time, parse_time
+from timer_route import ROUTE
 
 from dxbus.bus import Bus
 from dxbus.clock import ManualClock
@@ -31,23 +33,6 @@ from dxbus.speedrun.livesplit import (
 # The getters the bridge asks (on connecting, and as the acknowledgement of each batch).
 QUERIES = ("getcurrenttimerphase", "getsplitindex")
 SNIPPET = Path(__file__).parent / "usage_guide" / "livesplit_bridge.py"
-ROUTE = """
-name = "Bridge test"
-game_time = true
-[start]
-new_game = true
-[reset]
-menu = true
-[[splits]]
-name = "Moss Mother"
-boss = "Moss Mother"
-[[splits]]
-name = "Bone Bottom"
-enter = "Bonetown"
-[[splits]]
-name = "Bell Beast"
-boss = "Bell Beast"
-"""
 
 
 async def wait_until(condition, timeout: float = 10.0, clock: ManualClock | None = None) -> None:
@@ -75,6 +60,25 @@ async def play_run(bus: Bus, clock: ManualClock) -> None:
     bus.hub.emit("boss_defeated", {"boss_name": "Moss Mother"})
     await clock.advance(8)
     scene(bus, "Tut_03", "Bonetown", 2000)
+
+
+@contextlib.asynccontextmanager
+async def running_bridge(port: int, **settings: Any) -> AsyncIterator[tuple[LiveSplitBridge, ManualClock]]:
+    """A started bridge to LiveSplit on `port` (`[LiveSplit]` keys in `settings`), on a manual clock."""
+    clock = ManualClock()
+    bridge = LiveSplitBridge(load_config(None, {"LiveSplit": {"Port": port, **settings}}).live_split, clock)
+    await bridge.start()
+    try:
+        yield bridge, clock
+    finally:
+        await bridge.stop()
+
+
+async def started_run(bridge: LiveSplitBridge) -> None:
+    """Once connected, start the timer and wait until LiveSplit has it."""
+    await wait_until(lambda: bridge.state == "connected")
+    bridge.submit({"command": "start"})
+    await wait_until(lambda: bridge.status()["commands_sent"] == 1)
 
 
 @pytest.fixture
@@ -198,14 +202,9 @@ async def test_builtin_bridge_drives_livesplit_and_survives_a_restart(bus_factor
 
 
 async def test_commands_older_than_the_expiry_are_dropped_not_sent_late(livesplit) -> None:
-    clock = ManualClock()
-    settings = load_config(None, {"LiveSplit": {"Port": livesplit.port, "CommandExpirySeconds": 2,
-                                                "ReconnectMinSeconds": 1}}).live_split
     port = livesplit.port
     await livesplit.stop()
-    bridge = LiveSplitBridge(settings, clock)
-    await bridge.start()
-    try:
+    async with running_bridge(port, CommandExpirySeconds=2, ReconnectMinSeconds=1) as (bridge, clock):
         bridge.submit({"command": "split"})
         bridge.submit({"command": "split"})  # within DedupeSeconds of the first: one split
         await wait_until(lambda: bridge.state == "disconnected")
@@ -220,8 +219,6 @@ async def test_commands_older_than_the_expiry_are_dropped_not_sent_late(livespli
             assert bridge.status()["commands_dropped"] == 1 and bridge.status()["commands_sent"] == 1
         finally:
             await back.stop()
-    finally:
-        await bridge.stop()
 
 
 async def test_standalone_bridge_reads_port_9090_like_the_snippet(bus_factory, livesplit,
@@ -271,15 +268,9 @@ async def bridge_waiting(bridge: LiveSplitBridge, clock: ManualClock) -> None:
 
 async def test_a_split_livesplit_took_before_the_link_dropped_is_not_sent_again(livesplit) -> None:
     """LiveSplit takes the split, then the connection fails before it answers: one split, not two."""
-    clock = ManualClock()
-    settings = load_config(None, {"LiveSplit": {"Port": livesplit.port}}).live_split
-    bridge = LiveSplitBridge(settings, clock)
-    await bridge.start()
-    try:
-        await wait_until(lambda: bridge.state == "connected")
-        bridge.submit({"command": "start"})
+    async with running_bridge(livesplit.port) as (bridge, clock):
+        await started_run(bridge)
         await wait_until(lambda: livesplit.timer.phase == "Running" and bridge.status()["queued"] == 0)
-        await wait_until(lambda: bridge.status()["commands_sent"] == 1)
         livesplit.hang_up_after.add("split")
         bridge.submit({"command": "split"})
         await wait_until(lambda: livesplit.connections == 2, clock=clock)  # reconnected
@@ -289,21 +280,13 @@ async def test_a_split_livesplit_took_before_the_link_dropped_is_not_sent_again(
         assert [line for line in livesplit.lines if line not in QUERIES] == ["starttimer", "split", "reset"]
         assert livesplit.timer.split_times[0] is not None and livesplit.timer.split_times[1] is None
         assert bridge.status()["commands_dropped"] == 0
-    finally:
-        await bridge.stop()
 
 
 async def test_a_split_lost_with_the_link_is_sent_once_after_asking_the_split_index(livesplit) -> None:
     """The link fails before LiveSplit reads the split: on reconnecting the bridge asks getsplitindex
     before sending anything, sees the split missing, and sends it again, once."""
-    clock = ManualClock()
-    settings = load_config(None, {"LiveSplit": {"Port": livesplit.port}}).live_split
-    bridge = LiveSplitBridge(settings, clock)
-    await bridge.start()
-    try:
-        await wait_until(lambda: bridge.state == "connected")
-        bridge.submit({"command": "start"})
-        await wait_until(lambda: bridge.status()["commands_sent"] == 1)
+    async with running_bridge(livesplit.port) as (bridge, clock):
+        await started_run(bridge)
         livesplit.lose.add("split")
         bridge.submit({"command": "split"})
         await wait_until(lambda: livesplit.connections == 2, clock=clock)  # reconnected
@@ -314,24 +297,17 @@ async def test_a_split_lost_with_the_link_is_sent_once_after_asking_the_split_in
                                         "getsplitindex", "getcurrenttimerphase"]
         assert livesplit.commands.count("split") == 1
         assert bridge.status()["commands_sent"] == 2 and bridge.status()["commands_dropped"] == 0
-    finally:
-        await bridge.stop()
 
 
 async def test_a_split_made_as_livesplit_goes_away_arrives_after_a_short_outage(livesplit) -> None:
     """LiveSplit gone for 2.2 s, expiry 3 s: the bridge keeps retrying and the split still arrives."""
-    clock = ManualClock()
-    settings = load_config(None, {"LiveSplit": {"Port": livesplit.port}}).live_split
-    assert (settings.reconnect_min_seconds, settings.command_expiry_seconds) == (0.5, 3.0)  # defaults
-    bridge = LiveSplitBridge(settings, clock)
-    await bridge.start()
     port, timer = livesplit.port, livesplit.timer
     back = FakeLiveSplitServer(port=port)
     back.timer = timer
-    try:
-        await wait_until(lambda: bridge.state == "connected")
-        bridge.submit({"command": "start"})
-        await wait_until(lambda: bridge.status()["commands_sent"] == 1)
+    async with running_bridge(port) as (bridge, clock):
+        settings = bridge.settings
+        assert (settings.reconnect_min_seconds, settings.command_expiry_seconds) == (0.5, 3.0)  # defaults
+        await started_run(bridge)
         await livesplit.stop()
         await wait_until(lambda: bridge.state == "disconnected")
         bridge.submit({"command": "split"})  # t = 0: the start of the outage
@@ -344,9 +320,7 @@ async def test_a_split_made_as_livesplit_goes_away_arrives_after_a_short_outage(
             await clock.advance(0.1)
         await wait_until(lambda: "split" in back.lines)
         assert timer.index == 1 and bridge.status()["commands_dropped"] == 0
-    finally:
-        await bridge.stop()
-        await back.stop()
+    await back.stop()
 
 
 @pytest.mark.parametrize(("before", "labels", "observed", "taken"), [

@@ -9,30 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from timer_route import ROUTE
 from waiting import wait_until
 
 from dxbus.bus import Bus
 from dxbus.clock import ManualClock
-
-ROUTE = """
-name = "Test route"
-game_time = true
-[start]
-new_game = true
-[reset]
-menu = true
-[[splits]]
-name = "Moss Mother"
-boss = "Moss Mother"
-[[splits]]
-name = "Bone Bottom"
-enter = "Bonetown"
-[[splits]]
-name = "Bell Beast"
-boss = "Bell Beast"
-"""
-
-
 
 
 def scene(bus: Bus, frm: str, to: str, load_ms: float = 0.0) -> None:

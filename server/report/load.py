@@ -79,14 +79,20 @@ class EpochParser:
 
     def __init__(self) -> None:
         self._minutes: dict[str, float] = {}
+        self._last: tuple[str | None, float] = (None, 0.0)  # an event and its facts share one stamp
 
     def __call__(self, stamp: str) -> float:
+        last, at = self._last
+        if stamp is last:
+            return at
         minute = stamp[:16]
         base = self._minutes.get(minute)
         if base is None:
             base = datetime.fromisoformat(minute + ":00+00:00").astimezone(UTC).timestamp()
             self._minutes[minute] = base
-        return base + float(stamp[17:-1])
+        at = base + float(stamp[17:-1])
+        self._last = (stamp, at)
+        return at
 
 
 @dataclass

@@ -81,6 +81,7 @@ class SegmentBook:
         self.golds: set[int] = set()
         self._seen = 0
         self._finished = True
+        self._followed: tuple[int, int] = (0, -1)  # (id, moves) of the engine as last followed
         self._save_task: asyncio.Future[Any] | None = None
         self._write_lock = threading.RLock()
         self._latest = b""
@@ -104,6 +105,10 @@ class SegmentBook:
 
     def sync(self, engine: SplitEngine, now: float) -> bool:
         """Pick up new runs, splits, and the end of a run; True if a run started just now."""
+        followed = (id(engine), engine.moves)
+        if followed == self._followed:
+            return False  # the engine has not moved since: called after every fact and event
+        self._followed = followed
         fresh = False
         if engine.run.number != self.run_no and engine.phase != "idle":
             self._begin(engine, now)

@@ -21,6 +21,7 @@ How it decides (after the Hollow Knight and Silksong autosplitters):
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -130,23 +131,38 @@ class Run:
     abilities: set[str] = field(default_factory=set)
 
 
+def _scene_cues(fact: f.RoomEntered) -> list[Cue]:
+    return [Cue("scene", fact.room, fact.from_room, fact.load_seconds, fact.respawn)]
+
+
+def _boss_cues(fact: f.FightEnded) -> list[Cue]:
+    return [Cue("boss", fact.boss)] if fact.result == "defeated" else []
+
+
+def _item_cues(fact: f.ItemCollected) -> list[Cue]:
+    return [Cue("item", fact.name), Cue("ability", fact.name)]  # abilities are picked up as items
+
+
+def _ability_cues(fact: f.AbilityGained) -> list[Cue]:
+    # An item that is an ability was already cued as one by its ItemCollected.
+    from_item = fact.event is not None and fact.event.type == "item_collected"
+    return [] if from_item else [Cue("ability", fact.name)]
+
+
+# By exact type (facts are final dataclasses): one lookup, where an isinstance chain cost every
+# damage and health fact six checks for nothing.
+_CUES: dict[type, Callable[[Any], list[Cue]]] = {
+    f.RoomEntered: _scene_cues, f.FightEnded: _boss_cues, f.ItemCollected: _item_cues,
+    f.AbilityGained: _ability_cues,
+    f.Death: lambda fact: [Cue("death", fact.room)],
+    f.BenchReached: lambda fact: [Cue("bench", fact.room)],
+}
+
+
 def cues_of(fact: f.Fact) -> list[Cue]:
     """What the conditions can see in one fact (empty for facts no condition looks at)."""
-    if isinstance(fact, f.RoomEntered):
-        return [Cue("scene", fact.room, fact.from_room, fact.load_seconds, fact.respawn)]
-    if isinstance(fact, f.FightEnded):
-        return [Cue("boss", fact.boss)] if fact.result == "defeated" else []
-    if isinstance(fact, f.ItemCollected):
-        return [Cue("item", fact.name), Cue("ability", fact.name)]  # abilities are picked up as items
-    if isinstance(fact, f.AbilityGained):
-        # An item that is an ability was already cued as one by its ItemCollected.
-        from_item = fact.event is not None and fact.event.type == "item_collected"
-        return [] if from_item else [Cue("ability", fact.name)]
-    if isinstance(fact, f.Death):
-        return [Cue("death", fact.room)]
-    if isinstance(fact, f.BenchReached):
-        return [Cue("bench", fact.room)]
-    return []
+    cues = _CUES.get(type(fact))
+    return cues(fact) if cues is not None else []
 
 
 def event_cue(event_type: str) -> Cue | None:
@@ -180,6 +196,9 @@ class SplitEngine:
         self._step_seq: int | None = None
         self._last_scene_real = 0.0  # run time of the last room change (a load cannot be longer)
         self._runs = 0
+        # step() and manual() calls so far: the only ways the run changes, so a SegmentBook that
+        # has seen this count has nothing to follow (most facts, damage and health, step nothing).
+        self.moves = 0
 
     # -- reading --------------------------------------------------------------------------------
     @property
@@ -208,6 +227,7 @@ class SplitEngine:
     # -- rules ----------------------------------------------------------------------------------
     def step(self, cues: list[Cue], now: float, seq: int | None = None) -> list[Command]:
         """The commands some cues cause; cues of one event share its `seq` (at most one split)."""
+        self.moves += 1
         out: list[Command] = []
         if seq is None or seq != self._step_seq:
             self._split_now = False  # one event makes at most one split, whatever cues it carries
@@ -364,6 +384,7 @@ class SplitEngine:
 
     def manual(self, command: str, now: float, source: str = "manual") -> None:
         """Follow a command that did not come from the rules (HTTP, a script), so state stays in step."""
+        self.moves += 1
         if command == "start" and self.phase != "running":
             self._start(now, "manual start", source)
         elif command == "reset" and self.phase != "idle":
@@ -412,7 +433,7 @@ class FactFeed:
         cues = cues_of(fact)
         if cues:
             out += self.engine.step(cues, now, fact.seq)
-        return _once_per_time(out)
+        return _once_per_time(out) if out else out
 
     def on_event(self, event: Event, now: float) -> list[Command]:
         """Hub listener step: the `event` cue of an event that had no facts."""
