@@ -5,7 +5,7 @@
  *   DXBus.connect({
  *     types: ["combat_damage"],                 // events wanted as events ([] = state only; default:
  *                                               // the manifest's types, none listed = every event)
- *     render(state, info) { ... },              // the server's state, at most 3 times per animation frame
+ *     render(state, info) { ... },              // the server's state: at once, or with the next frame
  *     on: { combat_damage(data, ev) { ... } },  // one handler per event type ("*" for all)
  *     status(s) { ... },                        // "connecting" | "live" | "down"
  *     quiet: true,                              // not an overlay: no hello/painted reports
@@ -18,9 +18,9 @@
  *   bus's state channel (`/ws?state=1` on its own origin, passing `?token=` through) and gets a full
  *   state (what `GET /api/state` serves plus `segments`, `practice` and `timers`), then patches with a
  *   revision number; a patch on a revision the page does not have makes it ask for a full state
- *   (`resync`). Changes are kept at once and drawn at once, unless two draws already happened since
- *   the last animation frame: then the next frame draws every change since in one `render(state, info)`
- *   (at most three draws a frame; `info.changed`: the keys changed since the last draw,
+ *   (`resync`). Changes are kept at once and drawn at once, unless the draws at once since the last
+ *   animation frame took 1 ms already: then the next frame draws every change since in one
+ *   `render(state, info)` (`info.changed`: the keys changed since the last draw,
  *   `info.full`: a full state arrived, `info.stale`: the bus is gone).
  * - Timers come from the server's clock: `{running, since, until}` or `{value}`; each message carries
  *   `server_now`, the page takes its offset from it (a full state sets it, a patch can only move it
@@ -45,10 +45,10 @@
   var BACKOFF_MAX_MS = 5000;
   var CLOCK_JUMP_S = 5;  // a patch this much behind the page's clock reading means the clock jumped
   var PAINT_REPORT_S = 0.25;  // at most four draw reports a second per page
-  // Draws as a change arrives, per animation frame; more changes in that frame wait for it. Two: one
-  // patch a frame comes a little early or late (the bus's loop, the game's send times), and the second
-  // of a frame should not wait for the next one.
-  var DRAWS_AT_ONCE = 2;
+  // Script time for drawing changes as they arrive, per animation frame; the changes after that wait for
+  // the frame. A cheap overlay (HP: a class flip per mask) draws a whole 1,000-patch/s burst at once, a
+  // heavy one soon hands its changes to the frame, so neither costs more than this plus one draw a frame.
+  var DRAW_AT_ONCE_MS = 1;
 
   // -- page configuration (rendered by the server into <script id="dx-config">) -------------------
   var config = {};
@@ -214,7 +214,7 @@
     this.changed = {};       // keys changed since the last render
     this.full = false;       // a full state arrived since the last render
     this.frame = null;       // the animation frame after a draw at once (the count starts again there)
-    this.drawsAtOnce = 0;    // draws at once since the last animation frame
+    this.drawnMs = 0;        // script time of the draws at once since the last animation frame
     this.pending = false;    // a change not drawn yet
     this.lastSeq = null;     // highest event Seq delivered
     this.snapSeq = null;     // Seq of the first full state: events at or below it are replays
@@ -375,21 +375,22 @@
   };
 
   /**
-   * A change to draw: at once, while fewer than DRAWS_AT_ONCE draws happened since the last animation
-   * frame; after that it waits for the next frame, which draws every change since together. So the DOM
-   * write does not wait up to a frame for the paint that shows it, each paint shows the newest state,
-   * and a page draws at most DRAWS_AT_ONCE + 1 times a frame whatever the patch rate.
+   * A change to draw: at once, while the draws at once since the last animation frame took less than
+   * DRAW_AT_ONCE_MS; after that it waits for the next frame, which draws every change since together.
+   * So the DOM write does not wait up to a frame for the paint that shows it, each paint shows the
+   * newest state, and drawing costs a page at most about that much a frame plus one draw, at any rate.
    */
   Client.prototype.schedule = function () {
     var self = this;
     this.pending = true;
-    if (this.drawsAtOnce >= DRAWS_AT_ONCE) return;  // the frame draws it
-    this.drawsAtOnce += 1;
+    if (this.drawnMs >= DRAW_AT_ONCE_MS) return;  // the frame draws it
+    var start = performance.now();
     this.draw();
+    this.drawnMs += performance.now() - start;
     if (this.frame !== null) return;
     this.frame = requestAnimationFrame(function () {
       self.frame = null;
-      self.drawsAtOnce = 0;
+      self.drawnMs = 0;
       if (self.pending) self.draw();
     });
   };
