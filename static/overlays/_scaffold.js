@@ -2,7 +2,8 @@
  * Your overlay __NAME__ (made by `dxbus overlay new __NAME__`): it renders the bus's state.
  *
  * `render(state, info)` gets what `GET /api/state` serves plus `segments`, `practice` and `timers`,
- * pushed by the bus: a full state on connect, then only what changed, drawn once per animation frame.
+ * pushed by the bus: a full state on connect, then only what changed, drawn as it arrives (at a busy
+ * moment, with the next animation frame).
  * Never count events here: the bus has already done it (deaths, fights, rooms, bests), so every
  * overlay, the text files and the alerts agree. Timers are drawn with `DXBus.timer(state.timers.X)`
  * (fight, room, session): the server's clock reading plus this page's time since; they stop, and the
