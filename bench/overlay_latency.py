@@ -14,8 +14,8 @@ handler has written the DOM, the bare page calls it after its `textContent` writ
 publish -> frame and how many frames passed since the DOM write (1 = the very next frame).
 Both clocks are this machine's wall clock; the same offset error, if any, hits every page alike.
 Overlays render server state (the state channel): for them `bus.js` calls the probe after each draw with
-the bus's send time of the newest state drawn (`server_time`, one loop iteration after the publish), so
-a burst merged into one frame counts once. A page that draws only events (the damage numbers) reports
+the publish time of the oldest event in the changes it drew (the patch's `event_time`), so a burst merged
+into one draw counts once, at its worst. A page that draws only events (the damage numbers) reports
 its event draws alone.
 
 Besides the medians, each row keeps every repeat's DOM p99 ratio (`dom_p99_ratios`, also printed).

@@ -7,9 +7,10 @@ comes in `?token=`). It then gets, on one socket:
   document
   (`dxbus.state_view.state_document`: `/api/state` plus `segments`, `practice` and `timers`), first on
   connect and again whenever the page asks (`{"type": "resync"}`) or fell too far behind;
-- `{"type": "state_patch", "rev": N, "base": B, "server_now": T, "server_time": W, "changes": {...}}`: the
-  top-level keys that changed since revision `B`. A page whose revision is not `B` has missed one and
-  asks for a full state (`resync`);
+- `{"type": "state_patch", "rev": N, "base": B, "server_now": T, "server_time": W, "event_time": E,
+  "changes": {...}}`: the top-level keys that changed since revision `B` (`E`: the wall-clock publish
+  time of the oldest event folded into the revisions after `B`, null when only the clock changed them).
+  A page whose revision is not `B` has missed one and asks for a full state (`resync`);
 - the events it asked for with `types=` (damage numbers, alerts, `overlay_reload`), as the plain stream
   sends them (`since_seq=` resumes them after a drop). A page that draws only events adds
   `state_every=slow` and gets a patch at most every `SLOW_STATE` seconds.
@@ -79,18 +80,22 @@ class StateFeed:
         self.state = state
         self.rev = 0
         self.doc: dict[str, Any] = {}
-        self.patches: deque[tuple[int, list[str]]] = deque(maxlen=HISTORY)
+        # (revision, keys it changed, wall time of the first event folded into it or None: the clock's)
+        self.patches: deque[tuple[int, list[str], float | None]] = deque(maxlen=HISTORY)
         self.clients: set[StateClient] = set()
 
-    def refresh(self, now: float) -> bool:
-        """Recompute the document; True (and a new revision) if something other than time changed."""
+    def refresh(self, now: float, since: float | None = None) -> bool:
+        """Recompute the document; True (and a new revision) if something other than time changed.
+
+        `since`: the wall time of the oldest event published since the last refresh, if any.
+        """
         doc = state_document(self.state, self.channel.sections, now)
         keys = changed_keys(self.doc, doc) if self.rev else list(doc)
         self.doc = doc
         if not keys:
             return False
         self.rev += 1
-        self.patches.append((self.rev, keys))
+        self.patches.append((self.rev, keys, since))
         return True
 
     def keys_since(self, rev: int) -> list[str] | None:
@@ -100,10 +105,15 @@ class StateFeed:
         if not self.patches or self.patches[0][0] > rev + 1:
             return None
         keys: dict[str, None] = {}
-        for r, changed in self.patches:
+        for r, changed, _ in self.patches:
             if r > rev:
                 keys.update(dict.fromkeys(changed))
         return list(keys)
+
+    def event_time_since(self, rev: int) -> float | None:
+        """Publish time (wall clock) of the oldest event in the revisions after `rev` (None: none)."""
+        times = [at for r, _, at in self.patches if r > rev and at is not None]
+        return min(times) if times else None
 
 
 class StateChannel:
@@ -117,6 +127,7 @@ class StateChannel:
         self.sections: dict[str, Section] = {}
         self.feeds: dict[str, StateFeed] = {}
         self._scheduled = False
+        self._since: float | None = None  # wall time of the first event since the last refresh
         self._idle: asyncio.Task[None] | None = None
         # The current asset version of an overlay by name (the overlays part sets it): a page that
         # says it has another one is stale.
@@ -146,6 +157,9 @@ class StateChannel:
                 if client.sub is not None and client.sub.wants(event.type):
                     client.wake.set()
         self.changed()
+        if self._scheduled and self._since is None:  # the first event this coming refresh folds in
+            clock = self.bus.clock
+            self._since = clock.time() - (clock.monotonic() - event.received)  # its publish, wall clock
 
     def changed(self, *_: Any) -> None:
         """Something may have changed: refresh the feeds with clients, once, soon."""
@@ -169,10 +183,11 @@ class StateChannel:
         """Recompute each listened-to document; wake its clients (they also have events to send)."""
         self._scheduled = False
         now = self.bus.clock.monotonic()
+        since, self._since = self._since, None
         for feed in self.feeds.values():
             if not feed.clients:
                 continue
-            feed.refresh(now)
+            feed.refresh(now, since)
             for client in feed.clients:
                 client.wake.set()
 
@@ -363,17 +378,19 @@ class StateClient:
         feed = self.feed
         if self.rev == feed.rev:
             return
-        keys = None if self.rev is None else feed.keys_since(self.rev)
-        if keys is None:
+        base = self.rev
+        keys = None if base is None else feed.keys_since(base)
+        if base is None or keys is None:
             await self._send_full()
             return
         now = self.channel.bus.clock.monotonic()
         if self.patched_at is not None and now - self.patched_at < self.patch_every:
             return  # a later wake (the next event, or the idle refresh) sends it
         self.patched_at = now
-        await _send(self.ws, {"type": "state_patch", "rev": feed.rev, "base": self.rev, "server_now": now,
-                              # wall clock: a page's send-to-paint latency (bench/overlay_latency.py)
-                              "server_time": self.channel.bus.clock.time(),
+        await _send(self.ws, {"type": "state_patch", "rev": feed.rev, "base": base, "server_now": now,
+                              "server_time": self.channel.bus.clock.time(),  # wall clock, at the send
+                              # publish-to-paint (bench/overlay_latency.py): the oldest event in it
+                              "event_time": feed.event_time_since(base),
                               "changes": {k: feed.doc.get(k) for k in keys}})
         self.rev = feed.rev
         self.patches_sent += 1

@@ -219,6 +219,7 @@
     this.lastSeq = null;     // highest event Seq delivered
     this.snapSeq = null;     // Seq of the first full state: events at or below it are replays
     this.snapTime = null;    // the bus's wall clock (ms) at that state
+    this.eventAt = null;     // publish time (s) of the oldest event in the changes not drawn yet
     this.attempt = 0;
     this.ws = null;
     this.closed = false;
@@ -369,7 +370,9 @@
       this.rev = frame.rev;
       this.stats.patches += 1;
     }
-    if (typeof frame.server_time === "number") this.sentAt = frame.server_time;
+    // The publish time of the oldest event in the changes not drawn yet (a change made by the clock
+    // alone has none): the latency probe counts from it.
+    if (this.eventAt === null && typeof frame.event_time === "number") this.eventAt = frame.event_time;
     if (typeof frame.server_now === "number") this.sentNow = frame.server_now;
     this.schedule();
   };
@@ -415,11 +418,12 @@
     }
     if (this.options.render) this.safe(this.options.render, this.state, info);
     this.stats.renders += 1;
-    // Latency hook (bench/overlay_latency.py): the bus's send time of the newest state drawn now (a page
-    // that draws only events wrote nothing here: its draws are reported by `event`).
-    if (window.__dxProbe && this.sentAt && this.drawsState()) {
-      window.__dxProbe({ type: "state", data: { _t: this.sentAt } });
+    // Latency hook (bench/overlay_latency.py): the publish time of the oldest event in the newest state
+    // drawn now (a page that draws only events wrote nothing here: its draws are reported by `event`).
+    if (window.__dxProbe && this.eventAt !== null && this.drawsState()) {
+      window.__dxProbe({ type: "state", data: { _t: this.eventAt } });
     }
+    this.eventAt = null;
     if (full) this.stats.snapshots += 1;  // counted once drawn: the page shows this state now
     this.reportPaint();
   };

@@ -169,6 +169,34 @@ async def test_a_page_that_draws_only_events_gets_every_event_and_few_patches(bu
             page.apply(await _next(ws, "state_patch"))
 
 
+
+async def test_a_patch_says_when_its_oldest_event_was_published(bus_factory: Any) -> None:
+    # A page's latency counts from the publish (`event_time`), not from the send (`server_time`).
+    clock = ManualClock()
+    bus: Bus = await bus_factory(clock=clock)
+    async with aiohttp.ClientSession() as session, \
+            await _connect(session, bus, "&types=combat_damage&state_every=slow") as ws:
+        page = Page()
+        page.apply(await _next(ws, "state"))
+        await clock.advance(1.0)  # past the first patch's slow interval
+        hit_at = clock.time()
+        bus.hub.emit("combat_damage", {"damage": 7, "is_player_damage": False})
+        first = await _next(ws, "state_patch")
+        assert first["event_time"] == hit_at
+        page.apply(first)
+        # Hits within `state_every=slow`'s interval are folded into one patch, sent by the idle refresh:
+        # its event_time is the first of them, its server_time the send.
+        await clock.advance(0.05)
+        held_at = clock.time()
+        bus.hub.emit("combat_damage", {"damage": 1, "is_player_damage": False})
+        await clock.advance(0.1)
+        bus.hub.emit("combat_damage", {"damage": 2, "is_player_damage": False})
+        await clock.advance(0.5)
+        patch = await _next(ws, "state_patch")
+        page.apply(patch)
+        assert page.state["damage"]["dealt"] == 10
+        assert patch["event_time"] == held_at and patch["server_time"] > held_at
+
 async def test_a_reader_behind_gets_one_merged_patch(bus_factory: Any) -> None:
     bus: Bus = await bus_factory(clock=ManualClock())
     assert bus.state_channel is not None and bus.state is not None
