@@ -21,6 +21,7 @@ MARKER = b'"bench_t":'  # in every benchmark event's Data (a key, so no derived 
 _TAIL = len(MARKER) - 1
 _DEFLATE_TAIL = b"\x00\x00\xff\xff"
 TEXT = 0x1  # a frame's opcode (the low bits of its first byte)
+IDLE_GIVE_UP = 10.0  # seconds with no event arriving after which readers stop waiting for the rest
 RSV1 = 0x40  # set on a permessage-deflate frame
 
 
@@ -160,8 +161,15 @@ async def _readers(host: str, port: int, clients: int, deflate: bool, latency: b
         conn.send(("error", repr(exc)))
         return
     expected: int = await loop.run_in_executor(None, conn.recv)  # events each reader should get
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and any(r.got < expected for r in readers):
+    # Until every reader has them all, or nothing arrived for IDLE_GIVE_UP seconds: a paced run goes on
+    # for its whole length (a fixed deadline from its start cut off its last events as "missing").
+    quiet_since = time.monotonic()
+    while any(r.got < expected for r in readers):
+        last = max(r.last for r in readers)
+        if last > quiet_since:
+            quiet_since = last
+        if time.monotonic() - quiet_since > IDLE_GIVE_UP:
+            break
         await asyncio.sleep(0.005)
     lat = [x for r in readers for x in r.latencies]
     conn.send({"counts": [r.got for r in readers], "last": max(r.last for r in readers),
