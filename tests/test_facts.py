@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import Any
 
 import pytest
 
 from dxbus.clock import ManualClock
-from dxbus.events import Draft, make_event
+from dxbus.events import Draft, Event, make_event
 from dxbus.facts import (
     AbilityGained,
     DamageDealt,
@@ -233,10 +234,6 @@ def test_stream_listeners_are_called_in_order_until_removed_and_one_failing_stop
 def test_facts_and_events_made_by_the_quick_init_behave_as_dataclasses() -> None:
     """Facts, drafts and events keep their dataclass contract: keyword-only facts, defaults, equality
     and hashing by value, and no field can be changed afterwards."""
-    import dataclasses
-
-    from dxbus.events import Event
-
     hit = DamageDealt(seq=3, timestamp="2026-01-01T00:00:00.000Z", at=1.0, amount=2, enemy="Crawler",
                       in_fight=False)
     assert hit.event is None

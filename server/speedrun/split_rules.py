@@ -433,7 +433,7 @@ class FactFeed:
         cues = cues_of(fact)
         if cues:
             out += self.engine.step(cues, now, fact.seq)
-        return _once_per_time(out) if out else out
+        return _once_per_time(out)
 
     def on_event(self, event: Event, now: float) -> list[Command]:
         """Hub listener step: the `event` cue of an event that had no facts."""
